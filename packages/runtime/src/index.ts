@@ -1,4 +1,9 @@
+export * from "./call.js";
+export * from "./client.js";
 export * from "./descriptor.js";
 export * from "./error.js";
-export * from "./call.js";
 export * from "./frame-channel.js";
+export * from "./in-memory.js";
+export * from "./native-binding.js";
+export * from "./server.js";
+export * as protoipcOptions from "./gen/protoipc/v1/options_pb.js";
