@@ -9,8 +9,8 @@ import {
   Code,
   createClient,
   createServer,
-  IpcError,
   type Interceptor,
+  IpcError,
   type Server,
   type ServerTransport,
 } from "@protoipc/runtime";

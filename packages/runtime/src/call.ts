@@ -145,7 +145,12 @@ export interface Dispatcher {
    * Runs the handler of `method` for one decoded request, with interceptors, and reports the
    * outcome to `sink`. Never rejects: every failure goes to `sink.error`.
    */
-  invoke(method: AnyMethodDescriptor, message: Message, init: IncomingCallInit, sink: ServerCallSink): Promise<void>;
+  invoke(
+    method: AnyMethodDescriptor,
+    message: Message,
+    init: IncomingCallInit,
+    sink: ServerCallSink,
+  ): Promise<void>;
 }
 
 /** What a server transport knows of an incoming call. */

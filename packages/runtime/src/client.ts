@@ -59,7 +59,9 @@ function toMessage(desc: AnyMethodDescriptor["input"], value: unknown): Message 
   return create(desc, (value ?? {}) as never);
 }
 
-function normaliseMetadata(md: Readonly<Record<string, string>> | undefined): Record<string, string> {
+function normaliseMetadata(
+  md: Readonly<Record<string, string>> | undefined,
+): Record<string, string> {
   const out: Record<string, string> = {};
   if (md === undefined) return out;
   for (const [k, v] of Object.entries(md)) out[k.toLowerCase()] = v;
@@ -85,7 +87,10 @@ function openScope(method: AnyMethodDescriptor, options: CallOptions | undefined
   const deadline = Date.now() + timeoutMs;
   const timer = setTimeout(() => {
     controller.abort(
-      new IpcError(`deadline of ${timeoutMs} ms exceeded calling ${method.path}`, Code.DeadlineExceeded),
+      new IpcError(
+        `deadline of ${timeoutMs} ms exceeded calling ${method.path}`,
+        Code.DeadlineExceeded,
+      ),
     );
   }, timeoutMs);
   const userSignal = options?.signal;
@@ -108,9 +113,13 @@ function openScope(method: AnyMethodDescriptor, options: CallOptions | undefined
 function cancelReason(reason: unknown): IpcError {
   if (reason instanceof IpcError) return reason;
   const why = reason instanceof Error ? reason.message : reason === undefined ? "" : String(reason);
-  return new IpcError(why ? `call cancelled: ${why}` : "call cancelled by the caller", Code.Canceled, {
-    cause: reason,
-  });
+  return new IpcError(
+    why ? `call cancelled: ${why}` : "call cancelled by the caller",
+    Code.Canceled,
+    {
+      cause: reason,
+    },
+  );
 }
 
 /** Starts the transport call behind the interceptors; `onUpdate` receives updates/items. */
@@ -160,7 +169,10 @@ function unaryCaller(
         deadline: scope.deadline,
         metadata: normaliseMetadata(options?.metadata),
       };
-      const next = interceptors.length === 0 ? terminal(transport, undefined) : chain(interceptors, terminal(transport, undefined));
+      const next =
+        interceptors.length === 0
+          ? terminal(transport, undefined)
+          : chain(interceptors, terminal(transport, undefined));
       return (await next(req)) as Message;
     } catch (e) {
       throw IpcError.from(e);
@@ -177,7 +189,9 @@ function progressCaller(
 ): (request?: unknown, options?: CallOptions) => ProgressCall<Message, Message> {
   return (request, options) => {
     const scope = openScope(method, options);
-    const queue = new UpdateQueue<Message>(options?.maxBufferedUpdates ?? DEFAULT_MAX_BUFFERED_UPDATES);
+    const queue = new UpdateQueue<Message>(
+      options?.maxBufferedUpdates ?? DEFAULT_MAX_BUFFERED_UPDATES,
+    );
     const onUpdate = (m: Message) => {
       if (!queue.push(m)) {
         scope.controller.abort(
@@ -196,7 +210,10 @@ function progressCaller(
       deadline: scope.deadline,
       metadata: normaliseMetadata(options?.metadata),
     };
-    const result = chain(interceptors, terminal(transport, onUpdate))(req).then(
+    const result = chain(
+      interceptors,
+      terminal(transport, onUpdate),
+    )(req).then(
       (m) => {
         scope.dispose();
         queue.end();
@@ -216,7 +233,10 @@ function progressCaller(
       result,
       cancel(reason?: string) {
         scope.controller.abort(
-          new IpcError(reason ? `call cancelled: ${reason}` : "call cancelled by the caller", Code.Canceled),
+          new IpcError(
+            reason ? `call cancelled: ${reason}` : "call cancelled by the caller",
+            Code.Canceled,
+          ),
         );
       },
     };
@@ -233,7 +253,9 @@ function serverStreamingCaller(
     return {
       [Symbol.asyncIterator]() {
         const scope = openScope(method, options);
-        const queue = new UpdateQueue<Message>(options?.maxBufferedUpdates ?? DEFAULT_MAX_BUFFERED_UPDATES);
+        const queue = new UpdateQueue<Message>(
+          options?.maxBufferedUpdates ?? DEFAULT_MAX_BUFFERED_UPDATES,
+        );
         const onUpdate = (m: Message) => {
           if (!queue.push(m)) {
             scope.controller.abort(
@@ -250,7 +272,10 @@ function serverStreamingCaller(
           metadata: normaliseMetadata(options?.metadata),
         };
         let finished = false;
-        chain(interceptors, terminal(transport, onUpdate))(req).then(
+        chain(
+          interceptors,
+          terminal(transport, onUpdate),
+        )(req).then(
           () => {
             finished = true;
             scope.dispose();

@@ -1,7 +1,13 @@
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { anyPack, StringValueSchema } from "@bufbuild/protobuf/wkt";
 import { describe, expect, it } from "vitest";
-import { decodeEnvelope, type EnvelopeInit, encodeEnvelope, FrameKind, peekRequestId } from "./envelope-codec.js";
+import {
+  decodeEnvelope,
+  type EnvelopeInit,
+  encodeEnvelope,
+  FrameKind,
+  peekRequestId,
+} from "./envelope-codec.js";
 import { Code, IpcError } from "./error.js";
 import { EnvelopeSchema } from "./gen/protoipc/v1/envelope_pb.js";
 
@@ -33,7 +39,12 @@ const frames: Record<string, EnvelopeInit> = {
       details: [anyPack(StringValueSchema, create(StringValueSchema, { value: "prompt" }))],
     },
   },
-  progress: { requestId: 3, kind: FrameKind.PROGRESS, sequence: 100_000, payload: new Uint8Array([8, 1]) },
+  progress: {
+    requestId: 3,
+    kind: FrameKind.PROGRESS,
+    sequence: 100_000,
+    payload: new Uint8Array([8, 1]),
+  },
   streamItem: { requestId: 3, kind: FrameKind.STREAM_ITEM, sequence: 1, payload: new Uint8Array() },
   end: { requestId: 3, kind: FrameKind.END, sequence: 12 },
   cancel: { requestId: 77, kind: FrameKind.CANCEL },
@@ -102,7 +113,10 @@ describe("envelope codec", () => {
   it("skips unknown fields, so a newer peer's additions are tolerated", () => {
     const known = encodeEnvelope({ requestId: 5, kind: FrameKind.CANCEL });
     // field 15 varint 1, field 16 fixed64, field 17 length-delimited "xy", field 18 fixed32
-    const extra = new Uint8Array([0x78, 0x01, 0x81, 0x01, 1, 2, 3, 4, 5, 6, 7, 8, 0x8a, 0x01, 2, 0x78, 0x79, 0x95, 0x01, 1, 2, 3, 4]);
+    const extra = new Uint8Array([
+      0x78, 0x01, 0x81, 0x01, 1, 2, 3, 4, 5, 6, 7, 8, 0x8a, 0x01, 2, 0x78, 0x79, 0x95, 0x01, 1, 2,
+      3, 4,
+    ]);
     const d = decodeEnvelope(new Uint8Array([...known, ...extra]));
     expect(d.requestId).toBe(5);
     expect(d.kind).toBe(FrameKind.CANCEL);
@@ -138,7 +152,11 @@ describe("envelope codec", () => {
   });
 
   it("peeks the request id of an undecoded frame's head", () => {
-    const f = encodeEnvelope({ requestId: 123_456, kind: FrameKind.REQUEST, payload: new Uint8Array(100) });
+    const f = encodeEnvelope({
+      requestId: 123_456,
+      kind: FrameKind.REQUEST,
+      payload: new Uint8Array(100),
+    });
     expect(peekRequestId(f.subarray(0, 64))).toBe(123_456);
     expect(peekRequestId(new Uint8Array([0x10, 0x01]))).toBe(0);
     expect(peekRequestId(new Uint8Array([0x08, 0xff]))).toBe(0);

@@ -176,7 +176,11 @@ function varintField(field: number, v: number): Sized | undefined {
 }
 
 /** A length-delimited field holding the given sub-fields; emitted even when empty if `always`. */
-function messageField(field: number, parts: Array<Sized | undefined>, always: boolean): Sized | undefined {
+function messageField(
+  field: number,
+  parts: Array<Sized | undefined>,
+  always: boolean,
+): Sized | undefined {
   const present = parts.filter((p): p is Sized => p !== undefined);
   const len = present.reduce((n, p) => n + p.size, 0);
   if (len === 0 && !always) return undefined;
@@ -421,7 +425,12 @@ function readStatus(r: Reader): WireStatus {
 }
 
 function readHello(r: Reader): WireHello {
-  const h: WireHello = { protocolVersion: 0, schemaHashes: {}, heartbeatIntervalMs: 0, maxFrameBytes: 0 };
+  const h: WireHello = {
+    protocolVersion: 0,
+    schemaHashes: {},
+    heartbeatIntervalMs: 0,
+    maxFrameBytes: 0,
+  };
   while (r.pos < r.end) {
     const tag = r.varint();
     const no = tag >>> 3;

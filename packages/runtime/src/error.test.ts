@@ -12,9 +12,13 @@ describe("IpcError", () => {
   });
 
   it("numbers codes like gRPC", () => {
-    expect([Code.Canceled, Code.DeadlineExceeded, Code.Unimplemented, Code.Unavailable, Code.Unauthenticated]).toEqual([
-      1, 4, 12, 14, 16,
-    ]);
+    expect([
+      Code.Canceled,
+      Code.DeadlineExceeded,
+      Code.Unimplemented,
+      Code.Unavailable,
+      Code.Unauthenticated,
+    ]).toEqual([1, 4, 12, 14, 16]);
     expect(codeToString(Code.DeadlineExceeded)).toBe("deadline_exceeded");
   });
 
@@ -35,7 +39,9 @@ describe("IpcError", () => {
     expect(IpcError.from(new Error("boom")).code).toBe(Code.Unknown);
     expect(IpcError.from(new Error("boom"), Code.Internal).rawMessage).toBe("boom");
     expect(IpcError.from(new DOMException("gone", "AbortError")).code).toBe(Code.Canceled);
-    expect(IpcError.from(new DOMException("late", "TimeoutError")).code).toBe(Code.DeadlineExceeded);
+    expect(IpcError.from(new DOMException("late", "TimeoutError")).code).toBe(
+      Code.DeadlineExceeded,
+    );
     expect(IpcError.from("text").rawMessage).toBe("text");
     expect(isIpcError(same, Code.NotFound)).toBe(true);
     expect(isIpcError(same, Code.Internal)).toBe(false);

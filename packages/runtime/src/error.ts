@@ -85,7 +85,10 @@ export class IpcError extends Error {
    * @param code the status code; {@link Code.Unknown} when omitted
    */
   constructor(message: string, code: Code = Code.Unknown, options: IpcErrorOptions = {}) {
-    super(`[${codeToString(code)}] ${message}`, options.cause === undefined ? {} : { cause: options.cause });
+    super(
+      `[${codeToString(code)}] ${message}`,
+      options.cause === undefined ? {} : { cause: options.cause },
+    );
     Object.setPrototypeOf(this, new.target.prototype);
     this.code = code;
     this.rawMessage = message;
@@ -103,7 +106,8 @@ export class IpcError extends Error {
   static from(reason: unknown, fallbackCode: Code = Code.Unknown): IpcError {
     if (reason instanceof IpcError) return reason;
     if (reason instanceof Error) {
-      if (reason.name === "AbortError") return new IpcError("operation was aborted", Code.Canceled, { cause: reason });
+      if (reason.name === "AbortError")
+        return new IpcError("operation was aborted", Code.Canceled, { cause: reason });
       if (reason.name === "TimeoutError") {
         return new IpcError("operation timed out", Code.DeadlineExceeded, { cause: reason });
       }

@@ -39,7 +39,10 @@ export function createInMemoryTransport(options: InMemoryTransportOptions = {}):
   let nextPeer = 1;
 
   const tooBig = (n: number) =>
-    new IpcError(`frame of ${n} bytes exceeds maxFrameBytes ${maxFrameBytes}`, Code.ResourceExhausted);
+    new IpcError(
+      `frame of ${n} bytes exceeds maxFrameBytes ${maxFrameBytes}`,
+      Code.ResourceExhausted,
+    );
 
   const serverChannel: ServerFrameChannel = {
     maxFrameBytes,

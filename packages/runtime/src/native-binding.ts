@@ -2,13 +2,7 @@
  * The native binding: protoipc's own protocol, one `protoipc.v1.Envelope` per frame
  * (proto/protoipc/v1/envelope.proto), over any frame channel.
  */
-export {
-  createNativeClientTransport,
-  DEFAULT_HEARTBEAT_INTERVAL_MS,
-  NATIVE_PROTOCOL_VERSION,
-  type NativeClientOptions,
-} from "./native-client.js";
-export { createNativeServerTransport, type NativeServerOptions } from "./native-server.js";
+
 export {
   decodeEnvelope,
   type Envelope,
@@ -18,3 +12,10 @@ export {
   type WireHello,
   type WireStatus,
 } from "./envelope-codec.js";
+export {
+  createNativeClientTransport,
+  DEFAULT_HEARTBEAT_INTERVAL_MS,
+  NATIVE_PROTOCOL_VERSION,
+  type NativeClientOptions,
+} from "./native-client.js";
+export { createNativeServerTransport, type NativeServerOptions } from "./native-server.js";

@@ -86,7 +86,10 @@ class NativeClient implements ClientTransport {
   ) {
     this.heartbeatMs = options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS;
     if (!(this.heartbeatMs > 0)) {
-      throw new IpcError(`heartbeatIntervalMs ${this.heartbeatMs} must be > 0`, Code.InvalidArgument);
+      throw new IpcError(
+        `heartbeatIntervalMs ${this.heartbeatMs} must be > 0`,
+        Code.InvalidArgument,
+      );
     }
     this.heartbeatFrame = encodeEnvelope({ kind: FrameKind.HEARTBEAT });
   }
@@ -152,7 +155,8 @@ class NativeClient implements ClientTransport {
     const method = call.method;
     this.ensureStarted(method);
     this.checkServiceHash(method);
-    if (this.calls.size === 0) this.lastReceived = Math.max(this.lastReceived, Date.now() - this.heartbeatMs);
+    if (this.calls.size === 0)
+      this.lastReceived = Math.max(this.lastReceived, Date.now() - this.heartbeatMs);
     const id = this.nextId++;
     let frame: Uint8Array;
     try {
@@ -217,7 +221,9 @@ class NativeClient implements ClientTransport {
     try {
       env = decodeEnvelope(frame);
     } catch (e) {
-      process.emitWarning(`protoipc: dropped a malformed frame from the server: ${(e as Error).message}`);
+      process.emitWarning(
+        `protoipc: dropped a malformed frame from the server: ${(e as Error).message}`,
+      );
       return;
     }
     switch (env.kind) {
@@ -254,7 +260,12 @@ class NativeClient implements ClientTransport {
         const desc = env.kind === FrameKind.PROGRESS ? p.method.progress : p.method.output;
         if (desc === undefined) {
           this.take(p.id);
-          p.sink.onError(new IpcError(`${p.method.path} received a progress update but is not a progress method`, Code.Internal));
+          p.sink.onError(
+            new IpcError(
+              `${p.method.path} received a progress update but is not a progress method`,
+              Code.Internal,
+            ),
+          );
           return;
         }
         let m: Message;

@@ -1,7 +1,13 @@
 import { fromBinary, type Message, toBinary } from "@bufbuild/protobuf";
 import type { Dispatcher, ServerCallSink, ServerTransport } from "./call.js";
 import type { AnyMethodDescriptor } from "./descriptor.js";
-import { decodeEnvelope, type Envelope, encodeEnvelope, FrameKind, peekRequestId } from "./envelope-codec.js";
+import {
+  decodeEnvelope,
+  type Envelope,
+  encodeEnvelope,
+  FrameKind,
+  peekRequestId,
+} from "./envelope-codec.js";
 import { Code, IpcError } from "./error.js";
 import type { FramePeer, ServerFrameChannel } from "./frame-channel.js";
 import { DEFAULT_HEARTBEAT_INTERVAL_MS, NATIVE_PROTOCOL_VERSION } from "./native-client.js";
@@ -145,11 +151,17 @@ class NativeServer implements ServerTransport {
       return;
     }
     if (id === 0) {
-      this.send(peer, errorFrame(0, new IpcError("request without a request id", Code.InvalidArgument)));
+      this.send(
+        peer,
+        errorFrame(0, new IpcError("request without a request id", Code.InvalidArgument)),
+      );
       return;
     }
     if (st.calls.has(id)) {
-      this.send(peer, errorFrame(id, new IpcError(`request id ${id} is already in flight`, Code.InvalidArgument)));
+      this.send(
+        peer,
+        errorFrame(id, new IpcError(`request id ${id} is already in flight`, Code.InvalidArgument)),
+      );
       return;
     }
     if (st.calls.size >= this.maxCallsPerPeer) {
@@ -157,24 +169,39 @@ class NativeServer implements ServerTransport {
         peer,
         errorFrame(
           id,
-          new IpcError(`${st.calls.size} calls in flight exceed maxCallsPerPeer ${this.maxCallsPerPeer}`, Code.ResourceExhausted),
+          new IpcError(
+            `${st.calls.size} calls in flight exceed maxCallsPerPeer ${this.maxCallsPerPeer}`,
+            Code.ResourceExhausted,
+          ),
         ),
       );
       return;
     }
     const method = dispatcher.lookup(env.method);
     if (method === undefined) {
-      this.send(peer, errorFrame(id, new IpcError(`method ${env.method || "(empty)"} is not implemented`, Code.Unimplemented)));
+      this.send(
+        peer,
+        errorFrame(
+          id,
+          new IpcError(`method ${env.method || "(empty)"} is not implemented`, Code.Unimplemented),
+        ),
+      );
       return;
     }
     const now = Date.now();
-    const deadline = env.deadlineUnixMs === 0 ? now + (method.timeoutMs ?? method.service.defaultTimeoutMs) : env.deadlineUnixMs;
+    const deadline =
+      env.deadlineUnixMs === 0
+        ? now + (method.timeoutMs ?? method.service.defaultTimeoutMs)
+        : env.deadlineUnixMs;
     if (deadline <= now) {
       this.send(
         peer,
         errorFrame(
           id,
-          new IpcError(`deadline passed ${now - deadline} ms before ${method.path} arrived; not executed`, Code.DeadlineExceeded),
+          new IpcError(
+            `deadline passed ${now - deadline} ms before ${method.path} arrived; not executed`,
+            Code.DeadlineExceeded,
+          ),
         ),
       );
       return;
@@ -187,7 +214,10 @@ class NativeServer implements ServerTransport {
         peer,
         errorFrame(
           id,
-          new IpcError(`malformed request for ${method.path}: ${(e as Error).message}`, Code.InvalidArgument),
+          new IpcError(
+            `malformed request for ${method.path}: ${(e as Error).message}`,
+            Code.InvalidArgument,
+          ),
         ),
       );
       return;
@@ -211,7 +241,12 @@ class NativeServer implements ServerTransport {
     );
   }
 
-  private sinkFor(st: PeerState, id: number, call: ServerCall, method: AnyMethodDescriptor): ServerCallSink {
+  private sinkFor(
+    st: PeerState,
+    id: number,
+    call: ServerCall,
+    method: AnyMethodDescriptor,
+  ): ServerCallSink {
     let sequence = 0;
     const peer = st.peer;
     const updateKind = method.kind === "progress" ? FrameKind.PROGRESS : FrameKind.STREAM_ITEM;
@@ -219,7 +254,9 @@ class NativeServer implements ServerTransport {
     return {
       update: (message) => {
         if (call.done) {
-          return Promise.reject(IpcError.from(call.controller.signal.reason ?? "call ended", Code.Canceled));
+          return Promise.reject(
+            IpcError.from(call.controller.signal.reason ?? "call ended", Code.Canceled),
+          );
         }
         sequence++;
         const frame = encodeEnvelope({
@@ -236,7 +273,11 @@ class NativeServer implements ServerTransport {
         const frame =
           message === undefined
             ? encodeEnvelope({ requestId: id, kind: FrameKind.END, sequence })
-            : encodeEnvelope({ requestId: id, kind: FrameKind.RESPONSE, payload: toBinary(method.output, message) });
+            : encodeEnvelope({
+                requestId: id,
+                kind: FrameKind.RESPONSE,
+                payload: toBinary(method.output, message),
+              });
         this.send(peer, frame);
       },
       error: (err) => {

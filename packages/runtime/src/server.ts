@@ -26,7 +26,10 @@ export interface Server {
    *
    * @throws Error when the service is registered twice
    */
-  register<THandler>(service: ServiceDescriptor<unknown, THandler>, handler: Partial<THandler>): void;
+  register<THandler>(
+    service: ServiceDescriptor<unknown, THandler>,
+    handler: Partial<THandler>,
+  ): void;
   /** Starts the transport (binds). Resolves once bound. */
   listen(): Promise<void>;
   /** Stops accepting calls, aborts running handlers, closes the transport. Idempotent. */
@@ -145,7 +148,11 @@ async function runHandler(
   return toOutput(method.output, await handler(request, context));
 }
 
-function makeContext(method: AnyMethodDescriptor, init: IncomingCallInit, sink: ServerCallSink): ProgressContext {
+function makeContext(
+  method: AnyMethodDescriptor,
+  init: IncomingCallInit,
+  sink: ServerCallSink,
+): ProgressContext {
   const progressDesc = method.progress;
   return {
     method,
@@ -156,12 +163,16 @@ function makeContext(method: AnyMethodDescriptor, init: IncomingCallInit, sink: 
     timeRemainingMs: () => Math.max(0, init.deadline - Date.now()),
     progress(update) {
       if (progressDesc === undefined) {
-        return Promise.reject(new IpcError(`${method.path} is not a progress method`, Code.Internal));
+        return Promise.reject(
+          new IpcError(`${method.path} is not a progress method`, Code.Internal),
+        );
       }
       if (init.signal.aborted) {
         return Promise.reject(IpcError.from(init.signal.reason, Code.Canceled));
       }
-      return sink.update(isMessage(update, progressDesc) ? update : create(progressDesc, update as never));
+      return sink.update(
+        isMessage(update, progressDesc) ? update : create(progressDesc, update as never),
+      );
     },
   };
 }

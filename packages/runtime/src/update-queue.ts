@@ -83,7 +83,10 @@ export class UpdateQueue<T> implements AsyncIterable<T> {
 
   [Symbol.asyncIterator](): AsyncIterator<T> {
     if (this.iterated) {
-      throw new IpcError("the updates of a call can be iterated only once", Code.FailedPrecondition);
+      throw new IpcError(
+        "the updates of a call can be iterated only once",
+        Code.FailedPrecondition,
+      );
     }
     this.iterated = true;
     return {

@@ -1,0 +1,70 @@
+/** Test helpers: private temp directories, free ports, child processes that announce readiness. */
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+
+/** A fresh private directory (mode 0700) and a function that removes it. */
+export function privateDir(prefix = "protoipc-test-"): { dir: string; remove(): void } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** A TCP port on 127.0.0.1 that was free a moment ago. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address();
+      srv.close(() =>
+        typeof addr === "object" && addr ? resolve(addr.port) : reject(new Error("no port")),
+      );
+    });
+  });
+}
+
+/**
+ * Spawns `node --import tsx <script> ...args` and resolves once it prints `ready`; rejects if it
+ * exits first or stays silent for `startupMs`.
+ */
+export function spawnReady(
+  script: string,
+  args: string[],
+  startupMs = 15_000,
+): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ["--import", "tsx", script, ...args], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`${script} did not print "ready" within ${startupMs} ms`));
+    }, startupMs);
+    const lines = createInterface({ input: child.stdout! });
+    lines.on("line", (line) => {
+      if (line.trim() === "ready") {
+        clearTimeout(timer);
+        resolve(child);
+      }
+    });
+    child.once("exit", (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`${script} exited (${code ?? signal}) before it was ready`));
+    });
+  });
+}
+
+/** Kills `child` (SIGKILL unless told otherwise) and resolves when it has exited. */
+export function killAndWait(
+  child: ChildProcess,
+  signal: NodeJS.Signals = "SIGKILL",
+): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once("exit", () => resolve());
+    child.kill(signal);
+  });
+}
