@@ -23,9 +23,9 @@ export const DEFAULT_HEARTBEAT_INTERVAL_MS = 1_000;
 export interface NativeClientOptions {
   /**
    * Interval of application heartbeats, in milliseconds; default 1000. The client sends one per
-   * interval and the server answers each. When nothing has arrived from the server for 2.5
-   * intervals while calls are pending, every pending call fails with `Code.Unavailable`: a dead
-   * server is reported within 3 intervals of its last frame.
+   * interval and the server answers each. A pending call fails with `Code.Unavailable` when
+   * nothing has arrived from the server for 2.5 intervals since the later of its start and the
+   * last frame: a dead server is reported within 3 intervals of its last frame.
    */
   readonly heartbeatIntervalMs?: number;
   /**
@@ -44,6 +44,8 @@ interface PendingCall {
   readonly onAbort: () => void;
   /** Sequence number of the last update received. */
   sequence: number;
+  /** When the call started, milliseconds since the Unix epoch. */
+  readonly startedAt: number;
 }
 
 /** Turns a wire status into an IpcError; codes outside 1..16 become `Code.Unknown`. */
@@ -121,17 +123,21 @@ class NativeClient implements ClientTransport {
 
   private ticks = 0;
   private tick(): void {
-    if (this.calls.size > 0) {
-      const silentMs = Date.now() - this.lastReceived;
-      if (silentMs > this.heartbeatMs * 2.5) {
-        this.failAll(
+    const now = Date.now();
+    const limitMs = this.heartbeatMs * 2.5;
+    if (this.calls.size > 0 && now - this.lastReceived > limitMs) {
+      // A call's silence window starts when it does, so a call made while the connection is
+      // being re-established (server restart) gets a full window too.
+      for (const p of [...this.calls.values()]) {
+        const silentMs = now - Math.max(this.lastReceived, p.startedAt);
+        if (silentMs <= limitMs) continue;
+        this.take(p.id);
+        p.sink.onError(
           new IpcError(
             `server unavailable: no frame for ${silentMs} ms (heartbeat interval ${this.heartbeatMs} ms)`,
             Code.Unavailable,
           ),
         );
-        // Start a fresh liveness window so calls made after a reconnect get their own.
-        this.lastReceived = Date.now();
       }
     }
     if (++this.ticks % 4 === 0) this.sendControl(this.heartbeatFrame);
@@ -174,7 +180,15 @@ class NativeClient implements ClientTransport {
       return;
     }
     const onAbort = () => this.abortCall(id);
-    const pending: PendingCall = { id, method, sink, signal: call.signal, onAbort, sequence: 0 };
+    const pending: PendingCall = {
+      id,
+      method,
+      sink,
+      signal: call.signal,
+      onAbort,
+      sequence: 0,
+      startedAt: Date.now(),
+    };
     this.calls.set(id, pending);
     call.signal.addEventListener("abort", onAbort, { once: true });
     this.channel.send(frame).then(undefined, (e: unknown) => {

@@ -1,0 +1,150 @@
+/**
+ * `pnpm bench`: protoipc's native binding over ZeroMQ `ipc://` against a raw zeromq.js
+ * DEALER/ROUTER echo and against grpc-js over a Unix socket, all in one run on this machine.
+ * Every server runs in its own child process, every client here. Prints one JSON line per
+ * scenario on stdout (see README.md) and progress on stderr; exits 0 even when a target is missed.
+ *
+ * Environment:
+ * - `BENCH_SECONDS`: duration of one measurement run, in seconds; default 3.
+ * - `BENCH_WARMUP_SECONDS`: warm-up per implementation, in seconds; default 1.
+ * - `BENCH_REPETITIONS`: runs per measurement (median reported); default 3.
+ * - `BENCH_BASELINES_ONLY=1`: skip protoipc (its fields print as null).
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { cpus, tmpdir } from "node:os";
+import { join } from "node:path";
+import * as zmq from "zeromq";
+import { createGrpcEchoClient } from "./baselines/grpc.js";
+import { createRawZmqClient } from "./baselines/raw-zeromq.js";
+import type { ProtoipcEchoClient } from "./protoipc-echo.js";
+import { emitLine, log } from "./report.js";
+import { type FloodImplementation, runProgressFlood } from "./scenarios/progress-flood.js";
+import {
+  type EchoImplementation,
+  type ImplementationName,
+  runUnaryEcho,
+} from "./scenarios/unary-echo.js";
+import { type ServerProcess, startServerProcess } from "./server-process.js";
+
+/** Reads a positive number from the environment, or `fallback`. */
+function envNumber(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0)
+    throw new Error(`${name} must be a positive number, got ${raw}`);
+  return value;
+}
+
+const PAYLOAD_BYTES = 64;
+const CONCURRENCY = 64;
+const FLOOD_COUNT = 100_000;
+/** Time the first protoipc echo may take before protoipc is reported unavailable, in milliseconds. */
+const PROBE_TIMEOUT_MS = 10_000;
+
+/** Resolves like `promise`, or rejects after `ms` milliseconds. */
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+async function main(): Promise<void> {
+  const durationMs = envNumber("BENCH_SECONDS", 3) * 1000;
+  const warmupMs = envNumber("BENCH_WARMUP_SECONDS", 1) * 1000;
+  const repetitions = Math.round(envNumber("BENCH_REPETITIONS", 3));
+  const baselinesOnly = process.env.BENCH_BASELINES_ONLY === "1";
+  log(
+    `node ${process.version}, libzmq ${zmq.version}, ${cpus().length} cores (${cpus()[0]?.model ?? "?"}); ` +
+      `${repetitions} runs of ${durationMs} ms per measurement, ${warmupMs} ms warm-up`,
+  );
+
+  // mkdtemp creates the directory 0700, so the sockets inside are private to this user.
+  const dir = await mkdtemp(join(tmpdir(), "protoipc-bench-"));
+  const servers: ServerProcess[] = [];
+  const closers: (() => Promise<void>)[] = [];
+  const unavailable = new Map<ImplementationName, string>();
+  try {
+    const rawAddresses = {
+      echo: `ipc://${join(dir, "raw-echo.sock")}`,
+      flood: `ipc://${join(dir, "raw-flood.sock")}`,
+    };
+    const grpcSocket = join(dir, "grpc.sock");
+    const protoipcAddress = `ipc://${join(dir, "protoipc.sock")}`;
+
+    const [rawServer, grpcServer] = await Promise.all([
+      startServerProcess("raw-zeromq", [rawAddresses.echo, rawAddresses.flood]),
+      startServerProcess("grpc", [grpcSocket]),
+    ]);
+    servers.push(rawServer, grpcServer);
+    const raw = createRawZmqClient(rawAddresses);
+    closers.push(() => raw.close());
+    const grpc = createGrpcEchoClient(grpcSocket);
+    closers.push(() => grpc.close());
+
+    let protoipc: ProtoipcEchoClient | undefined;
+    if (baselinesOnly) {
+      unavailable.set("protoipc", "skipped: BENCH_BASELINES_ONLY=1");
+    } else {
+      try {
+        // Imported late so the baselines still run while protoipc does not load.
+        const { createProtoipcEchoClient } = await import("./protoipc-echo.js");
+        servers.push(await startServerProcess("protoipc", [protoipcAddress]));
+        const client = createProtoipcEchoClient(protoipcAddress);
+        closers.push(() => client.close());
+        await withTimeout(
+          client.echo(new Uint8Array(PAYLOAD_BYTES)),
+          PROBE_TIMEOUT_MS,
+          "first protoipc echo",
+        );
+        protoipc = client;
+      } catch (error) {
+        const reason = error instanceof Error ? error.message : String(error);
+        unavailable.set("protoipc", `unavailable: ${reason}`);
+        log(`protoipc unavailable, running the baselines only: ${reason}`);
+      }
+    }
+
+    const echoImplementations: EchoImplementation[] = [
+      ...(protoipc === undefined ? [] : [{ name: "protoipc" as const, echo: protoipc.echo }]),
+      { name: "raw_zeromq", echo: raw.echo },
+      { name: "grpc_js", echo: grpc.echo },
+    ];
+    const lines = await runUnaryEcho(echoImplementations, unavailable, {
+      payloadBytes: PAYLOAD_BYTES,
+      concurrency: CONCURRENCY,
+      durationMs,
+      warmupMs,
+      repetitions,
+    });
+    for (const line of lines) emitLine(line);
+
+    const floodImplementations: FloodImplementation[] = [
+      ...(protoipc === undefined ? [] : [{ name: "protoipc" as const, flood: protoipc.flood }]),
+      { name: "raw_zeromq", flood: raw.flood },
+    ];
+    emitLine(
+      await runProgressFlood(floodImplementations, unavailable, {
+        count: FLOOD_COUNT,
+        repetitions,
+      }),
+    );
+  } finally {
+    for (const close of closers.reverse()) {
+      await close().catch((error: unknown) => log(`closing a client failed: ${String(error)}`));
+    }
+    await Promise.all(servers.map((s) => s.stop()));
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+try {
+  await main();
+} catch (error) {
+  log(
+    `benchmark failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+  );
+  process.exitCode = 1;
+}

@@ -1,0 +1,123 @@
+/**
+ * Scenario "progress flood": one call that streams `count` progress updates (100 000) from the
+ * server to the client. Measures updates per second (received updates over the time from the
+ * call's start to its result) and updates lost (requested minus received), and checks the
+ * sequence numbers arrive consecutive (1, 2, 3, ...). The raw zeromq.js flood runs beside it for
+ * scale; the issue's target is on losses only.
+ */
+import { elapsedMsSince, median, nowMs } from "../measure.js";
+import { formatCount, log, ratio, round } from "../report.js";
+
+/** One implementation's flood client. */
+export interface FloodImplementation {
+  readonly name: "protoipc" | "raw_zeromq";
+  /**
+   * Asks for `count` updates; `onUpdate` sees each sequence number in arrival order. Resolves
+   * with the server's count of sent updates.
+   */
+  flood(count: number, onUpdate: (sequence: bigint) => void): Promise<number>;
+}
+
+/** Settings of the scenario. */
+export interface ProgressFloodOptions {
+  /** Updates requested per call (100 000). */
+  readonly count: number;
+  /** Calls per implementation; the median rate and the worst loss are reported. */
+  readonly repetitions: number;
+}
+
+/** The outcome of one flood call. */
+interface FloodRun {
+  readonly updatesPerSecond: number;
+  readonly received: number;
+  /** Updates whose sequence number was not the previous one plus one. */
+  readonly outOfSequence: number;
+  /** The call's error message, when it failed. */
+  readonly error?: string;
+}
+
+/** Runs one flood call and counts what arrived. Never throws: a failed call is a result. */
+async function floodOnce(impl: FloodImplementation, count: number): Promise<FloodRun> {
+  let received = 0;
+  let outOfSequence = 0;
+  let expected = 1n;
+  const start = nowMs();
+  let error: string | undefined;
+  try {
+    const sent = await impl.flood(count, (sequence) => {
+      received++;
+      if (sequence !== expected) outOfSequence++;
+      expected = sequence + 1n;
+    });
+    if (sent !== count) error = `server reports ${sent} updates sent, ${count} requested`;
+  } catch (e) {
+    error = e instanceof Error ? e.message : String(e);
+  }
+  const updatesPerSecond = (received * 1000) / elapsedMsSince(start);
+  return { updatesPerSecond, received, outOfSequence, ...(error === undefined ? {} : { error }) };
+}
+
+/**
+ * Runs the scenario (implementations in turns, `repetitions` rounds) and returns its result line.
+ * An implementation listed in `unavailable` is reported as null with its reason.
+ */
+export async function runProgressFlood(
+  implementations: readonly FloodImplementation[],
+  unavailable: ReadonlyMap<string, string>,
+  options: ProgressFloodOptions,
+): Promise<Record<string, unknown>> {
+  const runs = new Map<string, FloodRun[]>();
+  for (const impl of implementations) runs.set(impl.name, []);
+  // One small call each first, so the measured calls do not pay for JIT and connection set-up.
+  for (const impl of implementations) await floodOnce(impl, Math.min(options.count, 10_000));
+  for (let rep = 0; rep < options.repetitions; rep++) {
+    for (const impl of rep % 2 === 0 ? implementations : [...implementations].reverse()) {
+      const run = await floodOnce(impl, options.count);
+      runs.get(impl.name)!.push(run);
+      log(
+        `progress flood run ${rep + 1}/${options.repetitions} ${impl.name}: ` +
+          `${formatCount(run.updatesPerSecond)} updates/s, ${formatCount(run.received)} of ` +
+          `${formatCount(options.count)} received, ${run.outOfSequence} out of sequence` +
+          (run.error === undefined ? "" : `, error: ${run.error}`),
+      );
+    }
+  }
+
+  const rate = (name: string) => {
+    const r = runs.get(name);
+    return r === undefined ? null : round(median(r.map((x) => x.updatesPerSecond)), 0);
+  };
+  const protoipcRuns = runs.get("protoipc");
+  const lost =
+    protoipcRuns === undefined
+      ? null
+      : Math.max(...protoipcRuns.map((r) => options.count - r.received));
+  const outOfSequence =
+    protoipcRuns === undefined ? null : Math.max(...protoipcRuns.map((r) => r.outOfSequence));
+  const errors = protoipcRuns?.flatMap((r) => (r.error === undefined ? [] : [r.error])) ?? [];
+  // The issue's target: no update lost; updates out of sequence or a failed call miss it too.
+  const met = lost === null ? null : lost === 0 && outOfSequence === 0 && errors.length === 0;
+  const line: Record<string, unknown> = {
+    scenario: `progress_${options.count % 1000 === 0 ? `${options.count / 1000}k` : options.count}_updates`,
+    unit: "updates/s",
+    count: options.count,
+    updates_per_s: rate("protoipc"),
+    updates_lost: lost,
+    out_of_sequence: outOfSequence,
+    target: "updates_lost == 0",
+    met,
+    raw_zeromq_updates_per_s: rate("raw_zeromq"),
+    ratio_vs_raw_zeromq: ratio(rate("protoipc"), rate("raw_zeromq")),
+    runs: {
+      protoipc: protoipcRuns?.map((r) => round(r.updatesPerSecond, 0)) ?? null,
+      raw_zeromq: runs.get("raw_zeromq")?.map((r) => round(r.updatesPerSecond, 0)) ?? null,
+    },
+  };
+  if (errors.length > 0) line.protoipc_errors = errors;
+  const rawErrors = runs
+    .get("raw_zeromq")
+    ?.flatMap((r) => (r.error === undefined ? [] : [r.error]));
+  if (rawErrors !== undefined && rawErrors.length > 0) line.raw_zeromq_errors = rawErrors;
+  for (const [name, reason] of unavailable) line[`${name}_error`] = reason;
+  return line;
+}

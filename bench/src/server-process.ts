@@ -1,0 +1,130 @@
+/**
+ * Runs a benchmark server in a child process, so client and server each get a core, as in a real
+ * two-process deployment. The child is a tsx entry under `servers/`; it reports readiness over
+ * the IPC channel (see {@link signalReady}) and exits when the parent sends a stop message or
+ * disconnects.
+ */
+import { type ChildProcess, fork } from "node:child_process";
+import { createRequire } from "node:module";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+/** Messages between the parent and a server child. */
+type ChildMessage =
+  | { readonly type: "ready" }
+  | { readonly type: "error"; readonly message: string };
+
+/** Time a child may take to bind and report ready, in milliseconds. */
+const READY_TIMEOUT_MS = 30_000;
+/** Time a child may take to exit after a stop message before it is killed, in milliseconds. */
+const STOP_TIMEOUT_MS = 5_000;
+
+/** A server child process; the caller stops it. */
+export interface ServerProcess {
+  /** The entry's name, for messages. */
+  readonly name: string;
+  /** Asks the child to close its server and exit; kills it if it has not exited after 5 s. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Forks `servers/<entry>.ts` with `args` and resolves once it reported ready.
+ *
+ * @throws Error when the child fails to start, reports an error, or is not ready within 30 s
+ */
+export async function startServerProcess(
+  entry: string,
+  args: readonly string[],
+): Promise<ServerProcess> {
+  const script = fileURLToPath(new URL(`./servers/${entry}.ts`, import.meta.url));
+  // Load tsx explicitly (not through the inherited execArgv) so the child runs TypeScript the
+  // same way whatever started the parent.
+  const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
+  const child = fork(script, [...args], {
+    execArgv: ["--import", tsx],
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+  try {
+    await waitReady(entry, child);
+  } catch (error) {
+    child.kill("SIGKILL");
+    throw error;
+  }
+  return { name: entry, stop: () => stopChild(child) };
+}
+
+function waitReady(entry: string, child: ChildProcess): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      done();
+      reject(new Error(`server ${entry} not ready after ${READY_TIMEOUT_MS} ms`));
+    }, READY_TIMEOUT_MS);
+    const onMessage = (message: ChildMessage) => {
+      done();
+      if (message.type === "ready") resolve();
+      else reject(new Error(`server ${entry} failed: ${message.message}`));
+    };
+    const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
+      done();
+      reject(new Error(`server ${entry} exited before ready (code ${code}, signal ${signal})`));
+    };
+    const onError = (error: Error) => {
+      done();
+      reject(error);
+    };
+    const done = () => {
+      clearTimeout(timer);
+      child.off("message", onMessage);
+      child.off("exit", onExit);
+      child.off("error", onError);
+    };
+    child.on("message", onMessage);
+    child.once("exit", onExit);
+    child.once("error", onError);
+  });
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  if (child.connected) child.send({ type: "stop" });
+  else child.kill("SIGTERM");
+  const timer = setTimeout(() => child.kill("SIGKILL"), STOP_TIMEOUT_MS);
+  await exited;
+  clearTimeout(timer);
+}
+
+/**
+ * Child side: starts a server with `start`, reports ready (or the error) to the parent, and on
+ * the parent's stop message or disconnect closes it and lets the process exit.
+ */
+export async function runServerChild(
+  start: () => Promise<{ close(): Promise<void> }>,
+): Promise<void> {
+  const send = (message: ChildMessage) => process.send?.(message);
+  let server: { close(): Promise<void> };
+  try {
+    server = await start();
+  } catch (error) {
+    send({ type: "error", message: error instanceof Error ? error.message : String(error) });
+    process.exitCode = 1;
+    process.disconnect?.();
+    return;
+  }
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    try {
+      await server.close();
+    } catch (error) {
+      console.error("server close failed:", error);
+      process.exitCode = 1;
+    }
+    if (process.connected) process.disconnect();
+  };
+  process.on("message", (message: { type?: string }) => {
+    if (message.type === "stop") void stop();
+  });
+  process.on("disconnect", () => void stop());
+  send({ type: "ready" });
+}
