@@ -114,14 +114,18 @@ export interface CallSink {
 export interface OutgoingCall {
   readonly method: AnyMethodDescriptor;
   readonly message: Message;
-  /** Absolute deadline, milliseconds since the Unix epoch. */
+  /** Absolute deadline, milliseconds since the Unix epoch; enforced by the client core. */
   readonly deadline: number;
-  /**
-   * Aborts when the caller cancels or the deadline passes; `signal.reason` is an `IpcError`.
-   * The transport tells the server, and fails the call with the reason.
-   */
-  readonly signal: AbortSignal;
   readonly metadata: Readonly<Record<string, string>>;
+}
+
+/** What a transport returns for a started call. */
+export interface CallHandle {
+  /**
+   * The caller gave up (cancellation or deadline): the transport tells the server (which aborts
+   * the handler's signal) and forgets the call. The sink is not called again.
+   */
+  cancel(reason: import("./error.js").IpcError): void;
 }
 
 /**
@@ -129,8 +133,12 @@ export interface OutgoingCall {
  * Created by transport packages (`createZmqTransport`) or {@link createInMemoryTransport}.
  */
 export interface ClientTransport {
-  /** Starts one call; `sink` gets its events until exactly one of `onResult` / `onError`. */
-  start(call: OutgoingCall, sink: CallSink): void;
+  /**
+   * Starts one call; `sink` gets its events until exactly one of `onResult` / `onError`, unless
+   * the call is cancelled through the returned handle first. May call `sink.onError` before
+   * returning (closed transport, frame too large).
+   */
+  start(call: OutgoingCall, sink: CallSink): CallHandle;
   /** Fails every pending call with `Code.Unavailable` and releases the connection. Idempotent. */
   close(): Promise<void>;
 }
@@ -155,7 +163,10 @@ export interface Dispatcher {
 
 /** What a server transport knows of an incoming call. */
 export interface IncomingCallInit {
+  /** Aborts when the call is cancelled; may be created lazily on first access. */
   readonly signal: AbortSignal;
+  /** Whether the call was cancelled, without creating a signal. */
+  readonly aborted: boolean;
   readonly deadline: number;
   readonly metadata: Readonly<Record<string, string>>;
   readonly peer: string;

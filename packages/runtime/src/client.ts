@@ -1,5 +1,6 @@
 import { create, isMessage, type Message } from "@bufbuild/protobuf";
 import type {
+  CallHandle,
   CallNext,
   CallOptions,
   CallRequest,
@@ -8,6 +9,7 @@ import type {
   Interceptor,
   ProgressCall,
 } from "./call.js";
+import { Deadline, deadlines } from "./deadline-scheduler.js";
 import type { AnyMethodDescriptor, ServiceDescriptor } from "./descriptor.js";
 import { Code, IpcError } from "./error.js";
 import { DEFAULT_MAX_BUFFERED_UPDATES, UpdateQueue } from "./update-queue.js";
@@ -30,6 +32,8 @@ export interface ClientOptions {
  * Every call has a deadline (`options.timeoutMs`, else the method's, else the service's, else
  * 30 s) and can be cancelled with `options.signal`. Failures reject with `IpcError`.
  * The transport stays owned by the caller: close it with `transport.close()`.
+ *
+ * @throws IpcError Code.InvalidArgument (from a call) when `timeoutMs` is negative or not finite
  */
 export function createClient<TClient>(
   service: ServiceDescriptor<TClient>,
@@ -39,20 +43,25 @@ export function createClient<TClient>(
   const interceptors = options.interceptors ?? [];
   const client: Record<string, unknown> = {};
   for (const method of Object.values(service.methods)) {
+    const run = caller(method, transport, interceptors);
     switch (method.kind) {
       case "unary":
-        client[method.localName] = unaryCaller(method, transport, interceptors);
+        client[method.localName] = (request?: unknown, options?: CallOptions) =>
+          run(request, options, undefined);
         break;
       case "server_streaming":
-        client[method.localName] = serverStreamingCaller(method, transport, interceptors);
+        client[method.localName] = serverStreaming(run);
         break;
       case "progress":
-        client[method.localName] = progressCaller(method, transport, interceptors);
+        client[method.localName] = progress(run);
         break;
     }
   }
   return client as TClient;
 }
+
+const NO_METADATA: Readonly<Record<string, string>> = Object.freeze({});
+const noUpdate = () => {};
 
 function toMessage(desc: AnyMethodDescriptor["input"], value: unknown): Message {
   if (isMessage(value, desc)) return value;
@@ -68,48 +77,6 @@ function normaliseMetadata(
   return out;
 }
 
-/**
- * The per-call state shared by all call kinds: the deadline timer and the merged abort signal.
- * `dispose` clears both; it runs when the call ends.
- */
-interface CallScope {
-  readonly controller: AbortController;
-  readonly deadline: number;
-  dispose(): void;
-}
-
-function openScope(method: AnyMethodDescriptor, options: CallOptions | undefined): CallScope {
-  const timeoutMs = options?.timeoutMs ?? method.timeoutMs ?? method.service.defaultTimeoutMs;
-  if (!(timeoutMs >= 0) || !Number.isFinite(timeoutMs)) {
-    throw new IpcError(`timeoutMs ${timeoutMs} is not a finite number >= 0`, Code.InvalidArgument);
-  }
-  const controller = new AbortController();
-  const deadline = Date.now() + timeoutMs;
-  const timer = setTimeout(() => {
-    controller.abort(
-      new IpcError(
-        `deadline of ${timeoutMs} ms exceeded calling ${method.path}`,
-        Code.DeadlineExceeded,
-      ),
-    );
-  }, timeoutMs);
-  const userSignal = options?.signal;
-  let onUserAbort: (() => void) | undefined;
-  if (userSignal !== undefined) {
-    onUserAbort = () => controller.abort(cancelReason(userSignal.reason));
-    if (userSignal.aborted) onUserAbort();
-    else userSignal.addEventListener("abort", onUserAbort, { once: true });
-  }
-  return {
-    controller,
-    deadline,
-    dispose() {
-      clearTimeout(timer);
-      if (onUserAbort !== undefined) userSignal?.removeEventListener("abort", onUserAbort);
-    },
-  };
-}
-
 function cancelReason(reason: unknown): IpcError {
   if (reason instanceof IpcError) return reason;
   const why = reason instanceof Error ? reason.message : reason === undefined ? "" : String(reason);
@@ -122,105 +89,190 @@ function cancelReason(reason: unknown): IpcError {
   );
 }
 
-/** Starts the transport call behind the interceptors; `onUpdate` receives updates/items. */
-function terminal(
-  transport: ClientTransport,
+/**
+ * One client call: its deadline entry, the caller's signal, the transport's handle and the
+ * promise it settles. One object per call, no closures and no AbortController unless
+ * interceptors ask for a signal: this is the hot path of every call.
+ */
+class ClientCall extends Deadline implements CallSink {
+  done = false;
+  failure: IpcError | undefined;
+  handle: CallHandle | undefined;
+  /** Only with interceptors: the signal they see. */
+  controller: AbortController | undefined;
+  resolve: ((m: Message | undefined) => void) | undefined;
+  reject: ((e: IpcError) => void) | undefined;
+  private readonly onUserAbort: (() => void) | undefined;
+
+  constructor(
+    readonly method: AnyMethodDescriptor,
+    private readonly timeoutMs: number,
+    readonly onUpdate: (m: Message) => void,
+    private readonly userSignal: AbortSignal | undefined,
+  ) {
+    super();
+    this.deadline = Date.now() + timeoutMs;
+    if (userSignal !== undefined)
+      this.onUserAbort = () => this.cancel(cancelReason(userSignal.reason));
+  }
+
+  /** Starts the deadline and listens to the caller's signal. */
+  arm(): void {
+    const s = this.userSignal;
+    if (s?.aborted) {
+      this.cancel(cancelReason(s.reason));
+      return;
+    }
+    deadlines.add(this);
+    if (s !== undefined) s.addEventListener("abort", this.onUserAbort!, { once: true });
+  }
+
+  begin(
+    transport: ClientTransport,
+    message: Message,
+    metadata: Readonly<Record<string, string>>,
+  ): void {
+    if (this.done) return;
+    this.handle = transport.start(
+      { method: this.method, message, deadline: this.deadline, metadata },
+      this,
+    );
+  }
+
+  onResult(m: Message | undefined): void {
+    if (this.done) return;
+    this.settle();
+    this.resolve?.(m);
+  }
+
+  onError(e: IpcError): void {
+    if (this.done) return;
+    this.settle();
+    this.failure = e;
+    this.reject?.(e);
+  }
+
+  cancel(reason: IpcError): void {
+    if (this.done) return;
+    this.handle?.cancel(reason);
+    this.controller?.abort(reason);
+    this.onError(reason);
+  }
+
+  onDeadline(): void {
+    this.cancel(
+      new IpcError(
+        `deadline of ${this.timeoutMs} ms exceeded calling ${this.method.path}`,
+        Code.DeadlineExceeded,
+      ),
+    );
+  }
+
+  private settle(): void {
+    this.done = true;
+    deadlines.remove(this);
+    if (this.userSignal !== undefined)
+      this.userSignal.removeEventListener("abort", this.onUserAbort!);
+  }
+}
+
+/** Runs one call: resolves with the final result (or `undefined` at the end of a stream). */
+type Run = (
+  request: unknown,
+  options: CallOptions | undefined,
   onUpdate: ((m: Message) => void) | undefined,
-): CallNext {
-  return (req: CallRequest) =>
-    new Promise<Message | undefined>((resolve, reject) => {
-      const sink: CallSink = {
-        onUpdate: onUpdate ?? (() => {}),
-        onResult: resolve,
-        onError: reject,
-      };
-      transport.start(
-        {
-          method: req.method,
-          message: req.message,
-          deadline: req.deadline,
-          signal: req.signal,
-          metadata: req.metadata,
-        },
-        sink,
-      );
-    });
-}
+  onStart?: (call: ClientCall) => void,
+) => Promise<Message | undefined>;
 
-function chain(interceptors: readonly Interceptor[], next: CallNext): CallNext {
-  let n = next;
-  for (let i = interceptors.length - 1; i >= 0; i--) n = interceptors[i]!(n);
-  return n;
-}
-
-function unaryCaller(
+function caller(
   method: AnyMethodDescriptor,
   transport: ClientTransport,
   interceptors: readonly Interceptor[],
-): (request?: unknown, options?: CallOptions) => Promise<Message> {
-  return async (request, options) => {
-    const scope = openScope(method, options);
-    try {
-      const req: CallRequest = {
-        side: "client",
-        method,
-        message: toMessage(method.input, request),
-        signal: scope.controller.signal,
-        deadline: scope.deadline,
-        metadata: normaliseMetadata(options?.metadata),
-      };
-      const next =
-        interceptors.length === 0
-          ? terminal(transport, undefined)
-          : chain(interceptors, terminal(transport, undefined));
-      return (await next(req)) as Message;
-    } catch (e) {
-      throw IpcError.from(e);
-    } finally {
-      scope.dispose();
+): Run {
+  return (request, options, onUpdate, onStart) => {
+    const timeoutMs = options?.timeoutMs ?? method.timeoutMs ?? method.service.defaultTimeoutMs;
+    if (!(timeoutMs >= 0) || !Number.isFinite(timeoutMs)) {
+      return Promise.reject(
+        new IpcError(`timeoutMs ${timeoutMs} is not a finite number >= 0`, Code.InvalidArgument),
+      );
     }
+    let message: Message;
+    try {
+      message = toMessage(method.input, request);
+    } catch (e) {
+      return Promise.reject(IpcError.from(e, Code.InvalidArgument));
+    }
+    const call = new ClientCall(method, timeoutMs, onUpdate ?? noUpdate, options?.signal);
+    onStart?.(call);
+    if (interceptors.length === 0) {
+      const metadata =
+        options?.metadata === undefined ? NO_METADATA : normaliseMetadata(options.metadata);
+      return new Promise((resolve, reject) => {
+        call.resolve = resolve;
+        call.reject = reject;
+        call.arm();
+        call.begin(transport, message, metadata);
+      });
+    }
+    call.controller = new AbortController();
+    const terminal: CallNext = (req) =>
+      new Promise((resolve, reject) => {
+        if (call.failure !== undefined) {
+          reject(call.failure);
+          return;
+        }
+        call.resolve = resolve;
+        call.reject = reject;
+        call.begin(transport, req.message, req.metadata);
+      });
+    let next = terminal;
+    for (let i = interceptors.length - 1; i >= 0; i--) next = interceptors[i]!(next);
+    const req: CallRequest = {
+      side: "client",
+      method,
+      message,
+      signal: call.controller.signal,
+      deadline: call.deadline,
+      metadata: normaliseMetadata(options?.metadata),
+    };
+    call.arm();
+    return next(req).then(
+      (m) => {
+        call.onResult(m); // settles the call if an interceptor answered without `next`
+        return m;
+      },
+      (e: unknown) => {
+        const err = IpcError.from(e);
+        call.cancel(err);
+        throw err;
+      },
+    );
   };
 }
 
-function progressCaller(
-  method: AnyMethodDescriptor,
-  transport: ClientTransport,
-  interceptors: readonly Interceptor[],
-): (request?: unknown, options?: CallOptions) => ProgressCall<Message, Message> {
-  return (request, options) => {
-    const scope = openScope(method, options);
-    const queue = new UpdateQueue<Message>(
-      options?.maxBufferedUpdates ?? DEFAULT_MAX_BUFFERED_UPDATES,
-    );
+function progress(run: Run) {
+  return (request?: unknown, options?: CallOptions): ProgressCall<Message, Message> => {
+    const limit = options?.maxBufferedUpdates ?? DEFAULT_MAX_BUFFERED_UPDATES;
+    const queue = new UpdateQueue<Message>(limit);
+    let call: ClientCall | undefined;
     const onUpdate = (m: Message) => {
       if (!queue.push(m)) {
-        scope.controller.abort(
+        call?.cancel(
           new IpcError(
-            `${options?.maxBufferedUpdates ?? DEFAULT_MAX_BUFFERED_UPDATES} unread progress updates exceed maxBufferedUpdates; read call.progress`,
+            `${limit} unread progress updates exceed maxBufferedUpdates; read call.progress`,
             Code.ResourceExhausted,
           ),
         );
       }
     };
-    const req: CallRequest = {
-      side: "client",
-      method,
-      message: toMessage(method.input, request),
-      signal: scope.controller.signal,
-      deadline: scope.deadline,
-      metadata: normaliseMetadata(options?.metadata),
-    };
-    const result = chain(
-      interceptors,
-      terminal(transport, onUpdate),
-    )(req).then(
+    const result = run(request, options, onUpdate, (c) => {
+      call = c;
+    }).then(
       (m) => {
-        scope.dispose();
         queue.end();
         return m as Message;
       },
       (e: unknown) => {
-        scope.dispose();
         const err = IpcError.from(e);
         queue.fail(err);
         throw err;
@@ -232,7 +284,7 @@ function progressCaller(
       progress: queue,
       result,
       cancel(reason?: string) {
-        scope.controller.abort(
+        call?.cancel(
           new IpcError(
             reason ? `call cancelled: ${reason}` : "call cancelled by the caller",
             Code.Canceled,
@@ -243,61 +295,36 @@ function progressCaller(
   };
 }
 
-function serverStreamingCaller(
-  method: AnyMethodDescriptor,
-  transport: ClientTransport,
-  interceptors: readonly Interceptor[],
-): (request?: unknown, options?: CallOptions) => AsyncIterable<Message> {
-  return (request, options) => {
-    const message = toMessage(method.input, request);
-    return {
-      [Symbol.asyncIterator]() {
-        const scope = openScope(method, options);
-        const queue = new UpdateQueue<Message>(
-          options?.maxBufferedUpdates ?? DEFAULT_MAX_BUFFERED_UPDATES,
-        );
-        const onUpdate = (m: Message) => {
-          if (!queue.push(m)) {
-            scope.controller.abort(
-              new IpcError("unread stream items exceed maxBufferedUpdates", Code.ResourceExhausted),
-            );
-          }
-        };
-        const req: CallRequest = {
-          side: "client",
-          method,
-          message,
-          signal: scope.controller.signal,
-          deadline: scope.deadline,
-          metadata: normaliseMetadata(options?.metadata),
-        };
-        let finished = false;
-        chain(
-          interceptors,
-          terminal(transport, onUpdate),
-        )(req).then(
-          () => {
-            finished = true;
-            scope.dispose();
-            queue.end();
-          },
-          (e: unknown) => {
-            finished = true;
-            scope.dispose();
-            queue.fail(IpcError.from(e));
-          },
-        );
-        const it = queue[Symbol.asyncIterator]();
-        return {
-          next: () => it.next(),
-          async return() {
-            if (!finished) {
-              scope.controller.abort(new IpcError("stream abandoned by the caller", Code.Canceled));
-            }
-            return it.return ? it.return() : { value: undefined, done: true };
-          },
-        };
-      },
-    };
-  };
+function serverStreaming(run: Run) {
+  return (request?: unknown, options?: CallOptions): AsyncIterable<Message> => ({
+    [Symbol.asyncIterator]() {
+      const limit = options?.maxBufferedUpdates ?? DEFAULT_MAX_BUFFERED_UPDATES;
+      const queue = new UpdateQueue<Message>(limit);
+      let call: ClientCall | undefined;
+      const onUpdate = (m: Message) => {
+        if (!queue.push(m)) {
+          call?.cancel(
+            new IpcError(
+              `${limit} unread stream items exceed maxBufferedUpdates`,
+              Code.ResourceExhausted,
+            ),
+          );
+        }
+      };
+      run(request, options, onUpdate, (c) => {
+        call = c;
+      }).then(
+        () => queue.end(),
+        (e: unknown) => queue.fail(IpcError.from(e)),
+      );
+      const it = queue[Symbol.asyncIterator]();
+      return {
+        next: () => it.next(),
+        async return() {
+          call?.cancel(new IpcError("stream abandoned by the caller", Code.Canceled));
+          return it.return ? it.return() : { value: undefined, done: true };
+        },
+      };
+    },
+  });
 }

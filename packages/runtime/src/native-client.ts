@@ -1,5 +1,5 @@
 import { fromBinary, type Message, toBinary } from "@bufbuild/protobuf";
-import type { CallSink, ClientTransport, OutgoingCall } from "./call.js";
+import type { CallHandle, CallSink, ClientTransport, OutgoingCall } from "./call.js";
 import type { AnyMethodDescriptor } from "./descriptor.js";
 import {
   decodeEnvelope,
@@ -36,17 +36,27 @@ export interface NativeClientOptions {
   readonly onSchemaMismatch?: (service: string, localHash: string, remoteHash: string) => void;
 }
 
-interface PendingCall {
-  readonly id: number;
-  readonly method: AnyMethodDescriptor;
-  readonly sink: CallSink;
-  readonly signal: AbortSignal;
-  readonly onAbort: () => void;
+/** A call in flight on the client side; also its handle for the client core. */
+class PendingCall implements CallHandle {
   /** Sequence number of the last update received. */
-  sequence: number;
+  sequence = 0;
   /** When the call started, milliseconds since the Unix epoch. */
-  readonly startedAt: number;
+  readonly startedAt = Date.now();
+
+  constructor(
+    private readonly client: NativeClient,
+    readonly id: number,
+    readonly method: AnyMethodDescriptor,
+    readonly sink: CallSink,
+  ) {}
+
+  cancel(_reason: IpcError): void {
+    this.client.cancelCall(this.id);
+  }
 }
+
+/** The handle of a call that never got onto the wire. */
+const NOOP_HANDLE: CallHandle = { cancel() {} };
 
 /** Turns a wire status into an IpcError; codes outside 1..16 become `Code.Unknown`. */
 export function statusToError(status: WireStatus | undefined): IpcError {
@@ -149,52 +159,35 @@ class NativeClient implements ClientTransport {
     });
   }
 
-  start(call: OutgoingCall, sink: CallSink): void {
+  start(call: OutgoingCall, sink: CallSink): CallHandle {
     if (this.closed) {
       sink.onError(new IpcError("transport is closed", Code.Unavailable));
-      return;
-    }
-    if (call.signal.aborted) {
-      sink.onError(IpcError.from(call.signal.reason, Code.Canceled));
-      return;
+      return NOOP_HANDLE;
     }
     const method = call.method;
     this.ensureStarted(method);
-    this.checkServiceHash(method);
-    if (this.calls.size === 0)
-      this.lastReceived = Math.max(this.lastReceived, Date.now() - this.heartbeatMs);
+    if (!this.localHashes.has(method.service.typeName)) this.checkServiceHash(method);
     const id = this.nextId++;
     let frame: Uint8Array;
     try {
-      const hasMetadata = hasKeys(call.metadata);
       frame = encodeEnvelope({
         requestId: id,
         kind: FrameKind.REQUEST,
         methodBytes: encodeMethodPath(method.path),
         deadlineUnixMs: call.deadline,
         payload: toBinary(method.input, call.message),
-        ...(hasMetadata ? { metadata: call.metadata } : {}),
+        ...(hasKeys(call.metadata) ? { metadata: call.metadata } : {}),
       });
     } catch (e) {
       sink.onError(IpcError.from(e, Code.Internal));
-      return;
+      return NOOP_HANDLE;
     }
-    const onAbort = () => this.abortCall(id);
-    const pending: PendingCall = {
-      id,
-      method,
-      sink,
-      signal: call.signal,
-      onAbort,
-      sequence: 0,
-      startedAt: Date.now(),
-    };
+    const pending = new PendingCall(this, id, method, sink);
     this.calls.set(id, pending);
-    call.signal.addEventListener("abort", onAbort, { once: true });
     this.channel.send(frame).then(undefined, (e: unknown) => {
-      const p = this.take(id);
-      p?.sink.onError(IpcError.from(e, Code.Unavailable));
+      this.take(id)?.sink.onError(IpcError.from(e, Code.Unavailable));
     });
+    return pending;
   }
 
   private checkServiceHash(method: AnyMethodDescriptor): void {
@@ -206,20 +199,17 @@ class NativeClient implements ClientTransport {
     }
   }
 
-  /** Removes a pending call and its abort listener. */
+  /** Removes a pending call. */
   private take(id: number): PendingCall | undefined {
     const p = this.calls.get(id);
-    if (p === undefined) return undefined;
-    this.calls.delete(id);
-    p.signal.removeEventListener("abort", p.onAbort);
+    if (p !== undefined) this.calls.delete(id);
     return p;
   }
 
-  private abortCall(id: number): void {
-    const p = this.take(id);
-    if (p === undefined) return;
+  /** The caller gave up on call `id`: tell the server, forget the call. */
+  cancelCall(id: number): void {
+    if (this.take(id) === undefined) return;
     this.sendControl(encodeEnvelope({ requestId: id, kind: FrameKind.CANCEL }));
-    p.sink.onError(IpcError.from(p.signal.reason, Code.Canceled));
   }
 
   private onFrameError(err: IpcError): void {

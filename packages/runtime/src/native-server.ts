@@ -1,5 +1,6 @@
 import { fromBinary, type Message, toBinary } from "@bufbuild/protobuf";
-import type { Dispatcher, ServerCallSink, ServerTransport } from "./call.js";
+import type { Dispatcher, IncomingCallInit, ServerCallSink, ServerTransport } from "./call.js";
+import { Deadline, deadlines } from "./deadline-scheduler.js";
 import type { AnyMethodDescriptor } from "./descriptor.js";
 import {
   decodeEnvelope,
@@ -24,10 +25,103 @@ export interface NativeServerOptions {
   readonly maxCallsPerPeer?: number;
 }
 
-interface ServerCall {
-  readonly controller: AbortController;
-  readonly timer: ReturnType<typeof setTimeout> | undefined;
-  done: boolean;
+/**
+ * A call being served: its deadline entry, its lazily created signal, and the sink the dispatcher
+ * reports to. One object per call; the AbortController exists only if the handler reads `signal`.
+ */
+class ServerCall extends Deadline implements IncomingCallInit, ServerCallSink {
+  done = false;
+  private controller: AbortController | undefined;
+  private abortReason: IpcError | undefined;
+  private sequence = 0;
+
+  constructor(
+    private readonly server: NativeServer,
+    private readonly st: PeerState,
+    readonly id: number,
+    readonly method: AnyMethodDescriptor,
+    deadline: number,
+    readonly metadata: Readonly<Record<string, string>>,
+  ) {
+    super();
+    this.deadline = deadline;
+  }
+
+  get peer(): string {
+    return this.st.peer.key;
+  }
+
+  get aborted(): boolean {
+    return this.abortReason !== undefined;
+  }
+
+  get signal(): AbortSignal {
+    if (this.controller === undefined) {
+      this.controller = new AbortController();
+      if (this.abortReason !== undefined) this.controller.abort(this.abortReason);
+    }
+    return this.controller.signal;
+  }
+
+  /** Ends the call without answering and aborts the handler's signal. */
+  abort(reason: IpcError): void {
+    this.end();
+    if (this.abortReason !== undefined) return;
+    this.abortReason = reason;
+    this.controller?.abort(reason);
+  }
+
+  onDeadline(): void {
+    if (this.done) return;
+    const err = new IpcError(
+      `deadline exceeded while ${this.method.path} ran`,
+      Code.DeadlineExceeded,
+    );
+    this.abort(err);
+    this.server.send(this.st.peer, errorFrame(this.id, err));
+  }
+
+  update(message: Message): Promise<void> {
+    if (this.done) {
+      return Promise.reject(this.abortReason ?? new IpcError("call has ended", Code.Canceled));
+    }
+    const m = this.method;
+    const progress = m.kind === "progress";
+    const frame = encodeEnvelope({
+      requestId: this.id,
+      kind: progress ? FrameKind.PROGRESS : FrameKind.STREAM_ITEM,
+      sequence: ++this.sequence,
+      payload: toBinary(progress ? m.progress : m.output, message),
+    });
+    return this.server.sendUpdate(this.st.peer, frame);
+  }
+
+  result(message: Message | undefined): void {
+    if (this.done) return;
+    this.end();
+    const frame =
+      message === undefined
+        ? encodeEnvelope({ requestId: this.id, kind: FrameKind.END, sequence: this.sequence })
+        : encodeEnvelope({
+            requestId: this.id,
+            kind: FrameKind.RESPONSE,
+            payload: toBinary(this.method.output, message),
+          });
+    this.server.send(this.st.peer, frame);
+  }
+
+  error(err: IpcError): void {
+    if (this.done) return;
+    this.end();
+    this.server.send(this.st.peer, errorFrame(this.id, err));
+  }
+
+  private end(): void {
+    if (this.done) return;
+    this.done = true;
+    deadlines.remove(this);
+    this.st.calls.delete(this.id);
+  }
 }
 
 interface PeerState {
@@ -79,7 +173,13 @@ class NativeServer implements ServerTransport {
     this.sweeper.unref?.();
   }
 
-  private send(peer: FramePeer, frame: Uint8Array): void {
+  /** Sends a progress update or stream item; resolves when queued (backpressure). */
+  sendUpdate(peer: FramePeer, frame: Uint8Array): Promise<void> {
+    return this.channel.send(peer, frame);
+  }
+
+  /** Sends a frame, best effort. */
+  send(peer: FramePeer, frame: Uint8Array): void {
     this.channel.send(peer, frame).catch(() => {
       // The peer is gone or the server closed; its calls end by cancel or sweep.
     });
@@ -109,9 +209,9 @@ class NativeServer implements ServerTransport {
         this.onRequest(st, env);
         return;
       case FrameKind.CANCEL: {
-        const call = st.calls.get(env.requestId);
-        if (call !== undefined) this.finish(st, env.requestId, call);
-        call?.controller.abort(new IpcError("call cancelled by the client", Code.Canceled));
+        st.calls
+          .get(env.requestId)
+          ?.abort(new IpcError("call cancelled by the client", Code.Canceled));
         return;
       }
       case FrameKind.HEARTBEAT:
@@ -222,76 +322,10 @@ class NativeServer implements ServerTransport {
       );
       return;
     }
-    const controller = new AbortController();
-    const timer = setTimeout(() => {
-      if (call.done) return;
-      this.finish(st, id, call);
-      const err = new IpcError(`deadline exceeded while ${method.path} ran`, Code.DeadlineExceeded);
-      controller.abort(err);
-      this.send(peer, errorFrame(id, err));
-    }, deadline - now);
-    const call: ServerCall = { controller, timer, done: false };
+    const call = new ServerCall(this, st, id, method, deadline, env.metadata ?? NO_METADATA);
     st.calls.set(id, call);
-    const sink = this.sinkFor(st, id, call, method);
-    void dispatcher.invoke(
-      method,
-      request,
-      { signal: controller.signal, deadline, metadata: env.metadata ?? {}, peer: peer.key },
-      sink,
-    );
-  }
-
-  private sinkFor(
-    st: PeerState,
-    id: number,
-    call: ServerCall,
-    method: AnyMethodDescriptor,
-  ): ServerCallSink {
-    let sequence = 0;
-    const peer = st.peer;
-    const updateKind = method.kind === "progress" ? FrameKind.PROGRESS : FrameKind.STREAM_ITEM;
-    const updateDesc = method.kind === "progress" ? method.progress : method.output;
-    return {
-      update: (message) => {
-        if (call.done) {
-          return Promise.reject(
-            IpcError.from(call.controller.signal.reason ?? "call ended", Code.Canceled),
-          );
-        }
-        sequence++;
-        const frame = encodeEnvelope({
-          requestId: id,
-          kind: updateKind,
-          sequence,
-          payload: toBinary(updateDesc, message),
-        });
-        return this.channel.send(peer, frame);
-      },
-      result: (message) => {
-        if (call.done) return;
-        this.finish(st, id, call);
-        const frame =
-          message === undefined
-            ? encodeEnvelope({ requestId: id, kind: FrameKind.END, sequence })
-            : encodeEnvelope({
-                requestId: id,
-                kind: FrameKind.RESPONSE,
-                payload: toBinary(method.output, message),
-              });
-        this.send(peer, frame);
-      },
-      error: (err) => {
-        if (call.done) return;
-        this.finish(st, id, call);
-        this.send(peer, errorFrame(id, err));
-      },
-    };
-  }
-
-  private finish(st: PeerState, id: number, call: ServerCall): void {
-    call.done = true;
-    if (call.timer !== undefined) clearTimeout(call.timer);
-    st.calls.delete(id);
+    deadlines.add(call);
+    void dispatcher.invoke(method, request, call, call);
   }
 
   /** Drops clients silent for 3 heartbeat intervals, aborting their calls. */
@@ -305,10 +339,7 @@ class NativeServer implements ServerTransport {
   }
 
   private abortPeer(st: PeerState, err: IpcError): void {
-    for (const [id, call] of [...st.calls]) {
-      this.finish(st, id, call);
-      call.controller.abort(err);
-    }
+    for (const call of [...st.calls.values()]) call.abort(err);
   }
 
   async close(): Promise<void> {
@@ -324,6 +355,8 @@ class NativeServer implements ServerTransport {
     await this.channel.close();
   }
 }
+
+const NO_METADATA: Readonly<Record<string, string>> = Object.freeze({});
 
 function errorFrame(requestId: number, err: IpcError): Uint8Array {
   return encodeEnvelope({

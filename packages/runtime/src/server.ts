@@ -1,6 +1,7 @@
 import { create, isMessage, type Message } from "@bufbuild/protobuf";
 import type {
   CallNext,
+  CallRequest,
   Dispatcher,
   HandlerContext,
   IncomingCallInit,
@@ -91,7 +92,15 @@ function toOutput(desc: AnyMethodDescriptor["output"], value: unknown): Message 
   return create(desc, (value ?? {}) as never);
 }
 
-async function invoke(
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return typeof (v as { then?: unknown } | null)?.then === "function";
+}
+
+/**
+ * Runs one call's handler. Unary and progress handlers without interceptors take a path with no
+ * extra promise when the handler answers synchronously: this is the hot path of every call.
+ */
+function invoke(
   route: Route | undefined,
   method: AnyMethodDescriptor,
   message: Message,
@@ -99,80 +108,120 @@ async function invoke(
   sink: ServerCallSink,
   interceptors: readonly Interceptor[],
 ): Promise<void> {
-  try {
-    const handler = route?.handler;
-    if (handler === undefined) {
-      throw new IpcError(`method ${method.path} is not implemented`, Code.Unimplemented);
+  const handler = route?.handler;
+  if (handler === undefined) {
+    sink.error(new IpcError(`method ${method.path} is not implemented`, Code.Unimplemented));
+    return RESOLVED;
+  }
+  const context = new Context(method, init, sink);
+  const fail = (e: unknown) => {
+    if (!init.aborted) sink.error(IpcError.from(e));
+  };
+  const done = (out: unknown) => {
+    if (init.aborted) return; // the transport already answered (cancel, deadline, close)
+    let m: Message | undefined;
+    try {
+      m = method.kind === "server_streaming" ? undefined : toOutput(method.output, out);
+    } catch (e) {
+      fail(
+        new IpcError(
+          `${method.path} returned an invalid response: ${(e as Error).message}`,
+          Code.Internal,
+        ),
+      );
+      return;
     }
-    const context = makeContext(method, init, sink);
-    const run = (req: Message) => runHandler(method, handler, req, context, sink, init.signal);
-    let out: Message | undefined;
-    if (interceptors.length === 0) {
-      out = await run(message);
-    } else {
-      let next: CallNext = (req) => run(req.message);
-      for (let i = interceptors.length - 1; i >= 0; i--) next = interceptors[i]!(next);
-      out = await next({
-        side: "server",
+    sink.result(m);
+  };
+  if (interceptors.length === 0 && method.kind !== "server_streaming") {
+    let out: unknown;
+    try {
+      out = handler(message, context);
+    } catch (e) {
+      fail(e);
+      return RESOLVED;
+    }
+    if (isThenable(out)) return Promise.resolve(out).then(done, fail);
+    done(out);
+    return RESOLVED;
+  }
+  const run: CallNext = async (req) => {
+    if (method.kind === "server_streaming") {
+      await streamItems(
         method,
-        message,
-        signal: init.signal,
-        deadline: init.deadline,
-        metadata: { ...init.metadata },
-      });
+        handler(req.message, context) as AsyncIterable<unknown>,
+        sink,
+        init,
+      );
+      return undefined;
     }
-    if (init.signal.aborted) return; // the transport already answered (cancel, deadline, close)
-    sink.result(out);
-  } catch (e) {
-    if (init.signal.aborted) return;
-    sink.error(IpcError.from(e));
-  }
-}
-
-async function runHandler(
-  method: AnyMethodDescriptor,
-  handler: AnyHandlerFn,
-  request: Message,
-  context: HandlerContext,
-  sink: ServerCallSink,
-  signal: AbortSignal,
-): Promise<Message | undefined> {
-  if (method.kind === "server_streaming") {
-    const items = handler(request, context) as AsyncIterable<unknown>;
-    for await (const item of items) {
-      if (signal.aborted) break;
-      await sink.update(toOutput(method.output, item));
-    }
-    return undefined;
-  }
-  return toOutput(method.output, await handler(request, context));
-}
-
-function makeContext(
-  method: AnyMethodDescriptor,
-  init: IncomingCallInit,
-  sink: ServerCallSink,
-): ProgressContext {
-  const progressDesc = method.progress;
-  return {
+    return toOutput(method.output, await handler(req.message, context));
+  };
+  let next = run;
+  for (let i = interceptors.length - 1; i >= 0; i--) next = interceptors[i]!(next);
+  const request: CallRequest = {
+    side: "server",
     method,
+    message,
     signal: init.signal,
     deadline: init.deadline,
-    metadata: init.metadata,
-    peer: init.peer,
-    timeRemainingMs: () => Math.max(0, init.deadline - Date.now()),
-    progress(update) {
-      if (progressDesc === undefined) {
-        return Promise.reject(
-          new IpcError(`${method.path} is not a progress method`, Code.Internal),
-        );
-      }
-      if (init.signal.aborted) {
-        return Promise.reject(IpcError.from(init.signal.reason, Code.Canceled));
-      }
-      return sink.update(
-        isMessage(update, progressDesc) ? update : create(progressDesc, update as never),
-      );
-    },
+    metadata: { ...init.metadata },
   };
+  return next(request).then(done, fail);
+}
+
+const RESOLVED = Promise.resolve();
+
+async function streamItems(
+  method: AnyMethodDescriptor,
+  items: AsyncIterable<unknown>,
+  sink: ServerCallSink,
+  init: IncomingCallInit,
+): Promise<void> {
+  for await (const item of items) {
+    if (init.aborted) break;
+    await sink.update(toOutput(method.output, item));
+  }
+}
+
+/** The handler's context; one per call, methods on the prototype. */
+class Context implements ProgressContext {
+  constructor(
+    readonly method: AnyMethodDescriptor,
+    private readonly init: IncomingCallInit,
+    private readonly sink: ServerCallSink,
+  ) {}
+
+  get signal(): AbortSignal {
+    return this.init.signal;
+  }
+
+  get deadline(): number {
+    return this.init.deadline;
+  }
+
+  get metadata(): Readonly<Record<string, string>> {
+    return this.init.metadata;
+  }
+
+  get peer(): string {
+    return this.init.peer;
+  }
+
+  timeRemainingMs(): number {
+    return Math.max(0, this.init.deadline - Date.now());
+  }
+
+  progress(update: unknown): Promise<void> {
+    const desc = this.method.progress;
+    if (desc === undefined) {
+      return Promise.reject(
+        new IpcError(`${this.method.path} is not a progress method`, Code.Internal),
+      );
+    }
+    if (this.init.aborted) {
+      return Promise.reject(IpcError.from(this.init.signal.reason, Code.Canceled));
+    }
+    return this.sink.update(isMessage(update, desc) ? update : create(desc, update as never));
+  }
 }

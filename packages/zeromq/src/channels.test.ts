@@ -188,6 +188,38 @@ describe.each(["ipc", "tcp"] as const)("zeromq frame channels over %s://", (kind
     );
   });
 
+  it("forgets a peer on request and keeps reading when a handler throws", async () => {
+    const srv = router();
+    const seen = new Inbox<FramePeer>();
+    const errors = new Inbox<IpcError>();
+    await srv.start({
+      onFrame(peer, frame) {
+        seen.push(peer);
+        if (text(frame) === "throw") throw new Error("handler bug");
+      },
+      onFrameError: (_peer, error) => errors.push(error),
+    });
+    const c = inboxDealer(srv.address!);
+    await c.ch.send(bytes("one"));
+    await c.ch.send(bytes("throw"));
+    await c.ch.send(bytes("two"));
+    const [first, second, third] = await seen.until(3);
+    expect(second).toBe(first);
+    expect(third).toBe(first);
+    const [error] = await errors.until(1);
+    expect(error!.code).toBe(Code.Internal);
+    expect(error!.rawMessage).toBe("handler bug");
+
+    expect(srv.forgetPeer(first!.key)).toBe(true);
+    expect(srv.forgetPeer(first!.key)).toBe(false);
+    await c.ch.send(bytes("three"));
+    const fourth = (await seen.until(4))[3]!;
+    expect(fourth).not.toBe(first);
+    expect(fourth.key).toBe(first!.key);
+    await srv.send(first!, bytes("old object still reaches it"));
+    expect(text((await c.frames.until(1))[0]!)).toBe("old object still reaches it");
+  });
+
   it("rejects a frame over maxFrameBytes in send, before writing anything", async () => {
     const srv = router({ maxFrameBytes: 1024 });
     const inbox = new Inbox<[FramePeer, Buffer]>();
@@ -211,7 +243,7 @@ describe.each(["ipc", "tcp"] as const)("zeromq frame channels over %s://", (kind
     expect(srv.droppedFrames).toBe(0);
   });
 
-  it("reports an oversized or multipart received frame via onFrameError and keeps delivering (router)", async () => {
+  it("reports an oversized received frame via onFrameError and delivers each part of a batch (router)", async () => {
     const srv = router({ maxFrameBytes: 1024 });
     const frames = new Inbox<string>();
     const errors = new Inbox<[FramePeer, IpcError, Uint8Array]>();
@@ -227,22 +259,15 @@ describe.each(["ipc", "tcp"] as const)("zeromq frame channels over %s://", (kind
     await peer.send([bytes("two"), bytes("parts")]);
     await peer.send(bytes("after"));
 
-    expect(await frames.until(2)).toEqual(["before", "after"]);
-    const [[p1, oversized, head], [p2, multipart, head2]] = (await errors.until(2)) as [
-      [FramePeer, IpcError, Uint8Array],
-      [FramePeer, IpcError, Uint8Array],
-    ];
+    expect(await frames.until(4)).toEqual(["before", "two", "parts", "after"]);
+    const [[, oversized, head]] = (await errors.until(1)) as [[FramePeer, IpcError, Uint8Array]];
     expect(oversized.code).toBe(Code.ResourceExhausted);
     expect(oversized.rawMessage).toBe("frame of 5000 bytes exceeds maxFrameBytes 1024");
     expect(head).toEqual(big.subarray(0, 64));
     expect(head.buffer.byteLength).toBe(64); // a copy, not a view pinning the whole frame
-    expect(multipart.code).toBe(Code.InvalidArgument);
-    expect(multipart.rawMessage).toBe("message of 3 parts, expected 2 (routing id and one frame)");
-    expect(text(head2)).toBe("two");
-    expect(p2).toBe(p1);
   });
 
-  it("reports an oversized or multipart received frame via onFrameError and keeps delivering (dealer)", async () => {
+  it("reports an oversized received frame via onFrameError and delivers each part of a batch (dealer)", async () => {
     const srv = raw(new Router({ linger: 0 }));
     await srv.bind(bindEndpoint());
     const { ch, frames, errors } = inboxDealer(srv.lastEndpoint!, { maxFrameBytes: 1024 });
@@ -252,12 +277,10 @@ describe.each(["ipc", "tcp"] as const)("zeromq frame channels over %s://", (kind
     await srv.send([id!, bytes("two"), bytes("parts")]);
     await srv.send([id!, bytes("after")]);
 
-    expect((await frames.until(1)).map(text)).toEqual(["after"]);
-    const [oversized, multipart] = (await errors.until(2)) as [IpcError, IpcError];
+    expect((await frames.until(3)).map(text)).toEqual(["two", "parts", "after"]);
+    const [oversized] = (await errors.until(1)) as [IpcError];
     expect(oversized.code).toBe(Code.ResourceExhausted);
     expect(oversized.rawMessage).toBe("frame of 1025 bytes exceeds maxFrameBytes 1024");
-    expect(multipart.code).toBe(Code.InvalidArgument);
-    expect(multipart.rawMessage).toBe("message of 2 parts, expected 1 (one frame per message)");
   });
 
   it("holds send pending while nobody reads, and resolves every send in order once drained", async () => {
@@ -420,6 +443,23 @@ describe.each(["ipc", "tcp"] as const)("zeromq frame channels over %s://", (kind
       await srv.close();
       if (path !== undefined) expect(existsSync(path)).toBe(false);
     }
+  });
+
+  it("rejects start with Unavailable when the endpoint cannot be bound", async () => {
+    const first = router();
+    await first.start({ onFrame: () => undefined });
+    // ipc: a missing directory; tcp: the port the first router holds.
+    const endpoint = kind === "ipc" ? `ipc://${dir}/missing/server.sock` : first.address!;
+    const second = createZmqRouterChannel({ bind: endpoint });
+    const err = await rejection(second.start({ onFrame: () => undefined }));
+    expect(err.code).toBe(Code.Unavailable);
+    expect(err.rawMessage).toMatch(
+      new RegExp(`^cannot bind ${endpoint.replace(/[.*]/g, "\\$&")}: `),
+    );
+    expect((await rejection(second.send({ key: "00deadbeef" }, bytes("x")))).code).toBe(
+      Code.Unavailable,
+    );
+    await second.close();
   });
 
   it("refuses bad options with InvalidArgument", () => {

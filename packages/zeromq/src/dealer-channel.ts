@@ -7,8 +7,8 @@ import {
 import { Dealer } from "zeromq";
 import {
   channelClosedError,
+  describeZmqError,
   frameTooLargeError,
-  partCountError,
   zmqErrorCode,
 } from "./frame-errors.js";
 import {
@@ -19,7 +19,7 @@ import {
   resolveChannelOptions,
   type ZmqDealerChannelOptions,
 } from "./options.js";
-import { WriteQueue } from "./write-queue.js";
+import { MAX_BATCH_BYTES, MAX_BATCH_FRAMES, WriteQueue } from "./write-queue.js";
 
 /** A {@link ClientFrameChannel} over one ZeroMQ DEALER socket. */
 export interface ZmqDealerChannel extends ClientFrameChannel {
@@ -45,6 +45,11 @@ export interface ZmqDealerChannel extends ClientFrameChannel {
  *
  * The caller owns the channel and must `close` it; `close` drops queued frames (linger 0) and
  * never waits for the peer.
+ *
+ * `start` throws `IpcError` `Code.InvalidArgument` when libzmq refuses the endpoint (malformed
+ * host or port), `Code.FailedPrecondition` when called twice and `Code.Unavailable` after `close`.
+ * A frame that fails to reach libzmq for any reason other than `close` is reported through
+ * `onFrameError` (`Code.Unavailable`), which cannot happen with the options set here.
  *
  * @throws IpcError Code.InvalidArgument when an option is out of range or `address` is not an
  *   `ipc://` or `tcp://` endpoint
@@ -114,7 +119,7 @@ class DealerChannel implements ZmqDealerChannel {
     } catch (error) {
       socket.close();
       throw new IpcError(
-        `cannot connect to ${this.address}: ${(error as Error).message}`,
+        `cannot connect to ${this.address}: ${describeZmqError(error)}`,
         Code.InvalidArgument,
         { cause: error },
       );
@@ -159,17 +164,37 @@ class DealerChannel implements ZmqDealerChannel {
   private async writeLoop(socket: Dealer): Promise<void> {
     const queue = this.queue;
     while (queue.length > 0 && !this.closed) {
-      const frame = queue.peekFrame();
-      // Shifting before the send lets a waiting caller in while this frame is in flight.
-      queue.shift();
+      // Frames queued together leave together: one multipart message of up to MAX_BATCH_FRAMES
+      // frames, one part each. A lone frame still goes at once, so batching adds no latency.
+      // They stay in the queue until sent, so the queue's bound holds while a send is pending.
+      const first = queue.peekFrame();
+      let message: Uint8Array | Uint8Array[] = first;
+      let count = 1;
+      if (queue.length > 1) {
+        const batch = [first];
+        let bytes = first.byteLength;
+        for (
+          ;
+          count < queue.length && count < MAX_BATCH_FRAMES && bytes < MAX_BATCH_BYTES;
+          count++
+        ) {
+          const f = queue.peekFrameAt(count);
+          batch.push(f);
+          bytes += f.byteLength;
+        }
+        message = batch;
+      }
       try {
-        await socket.send(frame);
+        await socket.send(message);
+        if (!this.closed) for (let i = 0; i < count; i++) queue.shift();
       } catch (error) {
         if (this.closed) break;
+        for (let i = 0; i < count; i++) queue.shift();
         // With sendTimeout -1 a DEALER send only fails when the socket is gone; say so.
+        const n = count;
         this.reportError(
           new IpcError(
-            `send to ${this.address} failed (${zmqErrorCode(error) ?? "unknown"}), frame dropped`,
+            `send to ${this.address} failed (${zmqErrorCode(error) ?? "unknown"}), ${n} frame(s) dropped`,
             Code.Unavailable,
             { cause: error },
           ),
@@ -197,20 +222,18 @@ class DealerChannel implements ZmqDealerChannel {
         return;
       }
       if (this.closed) return;
-      if (message.length !== 1) {
-        this.reportError(partCountError(message.length, 1, "one frame per message"));
-        continue;
-      }
-      const frame = message[0]!;
-      if (frame.byteLength > maxFrameBytes) {
-        this.reportError(frameTooLargeError(frame.byteLength, maxFrameBytes));
-        continue;
-      }
-      try {
-        handlers.onFrame(frame);
-      } catch (error) {
-        // A throwing handler is a binding bug; it must not stop the reader.
-        this.reportError(IpcError.from(error, Code.Internal));
+      // One frame per part: a peer may batch frames queued together into one message.
+      for (const frame of message) {
+        if (frame.byteLength > maxFrameBytes) {
+          this.reportError(frameTooLargeError(frame.byteLength, maxFrameBytes));
+          continue;
+        }
+        try {
+          handlers.onFrame(frame);
+        } catch (error) {
+          // A throwing handler is a binding bug; it must not stop the reader.
+          this.reportError(IpcError.from(error, Code.Internal));
+        }
       }
     }
   }

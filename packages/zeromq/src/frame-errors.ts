@@ -44,3 +44,11 @@ export function zmqErrorCode(error: unknown): string | undefined {
   }
   return undefined;
 }
+
+/** A zeromq.js error as lowercase text with its errno name: `address already in use (EADDRINUSE)`. */
+export function describeZmqError(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const code = zmqErrorCode(error);
+  const text = message.charAt(0).toLowerCase() + message.slice(1);
+  return code === undefined || text.includes(code) ? text : `${text} (${code})`;
+}

@@ -9,6 +9,7 @@ import {
 import { Router } from "zeromq";
 import {
   channelClosedError,
+  describeZmqError,
   frameHead,
   frameTooLargeError,
   partCountError,
@@ -22,7 +23,7 @@ import {
   resolveChannelOptions,
   type ZmqRouterChannelOptions,
 } from "./options.js";
-import { WriteQueue } from "./write-queue.js";
+import { MAX_BATCH_BYTES, MAX_BATCH_FRAMES, WriteQueue } from "./write-queue.js";
 
 /** A {@link ServerFrameChannel} over one ZeroMQ ROUTER socket. */
 export interface ZmqRouterChannel extends ServerFrameChannel {
@@ -66,6 +67,10 @@ export interface ZmqRouterChannel extends ServerFrameChannel {
  * until libzmq has released the listening socket (so the same endpoint can be bound again at
  * once; at most 1 s), and removes the `ipc://` socket file if it is still the one this channel
  * created.
+ *
+ * `start` rejects with `IpcError` `Code.Unavailable` when libzmq cannot bind (address in use,
+ * missing directory, permissions; the socket is released at once) or the channel was closed, and
+ * `Code.FailedPrecondition` when called twice.
  *
  * @throws IpcError Code.InvalidArgument when an option is out of range or `bind` is not an
  *   `ipc://` or `tcp://` endpoint
@@ -112,8 +117,6 @@ class RouterChannel implements ZmqRouterChannel {
   private readonly peerIdleTimeoutMs: number;
   private readonly queue: WriteQueue<ZmqPeer>;
   private readonly peers = new Map<number | string, ZmqPeer>();
-  /** Reused for every send: zeromq.js reads the parts during the call and keeps no reference. */
-  private readonly parts: [Uint8Array, Uint8Array] = [EMPTY, EMPTY];
   private socket: Router | undefined;
   private handlers: ServerFrameHandlers | undefined;
   private starting: Promise<void> | undefined;
@@ -231,15 +234,14 @@ class RouterChannel implements ZmqRouterChannel {
       this.queue.close(channelClosedError(`router channel on ${this.bind}`));
       this.socket = undefined;
       socket.close();
-      throw new IpcError(
-        `cannot bind ${this.bind}: ${(error as Error).message}`,
-        Code.Unavailable,
-        { cause: error },
-      );
+      throw new IpcError(`cannot bind ${this.bind}: ${describeZmqError(error)}`, Code.Unavailable, {
+        cause: error,
+      });
     }
-    if (this.closed) throw channelClosedError(`router channel on ${this.bind}`);
     this.address = socket.lastEndpoint ?? this.bind;
+    // Before the closed check, so a close during bind still removes the socket file.
     await this.protectIpcFile(this.address);
+    if (this.closed) throw channelClosedError(`router channel on ${this.bind}`);
     this.handlers = handlers;
     if (this.peerIdleTimeoutMs > 0) {
       this.sweepTimer = setInterval(() => this.sweepIdlePeers(), this.peerIdleTimeoutMs);
@@ -330,14 +332,26 @@ class RouterChannel implements ZmqRouterChannel {
    */
   private async writeLoop(socket: Router): Promise<void> {
     const queue = this.queue;
-    const parts = this.parts;
     while (queue.length > 0 && !this.closed) {
+      // Consecutive frames for the same peer leave together: [routing id, frame, frame, ...],
+      // up to MAX_BATCH_FRAMES. They are taken off the queue only once sent (or dropped).
       const peer = queue.peekTarget();
-      parts[0] = peer.routingId;
-      parts[1] = queue.peekFrame();
+      const parts: Uint8Array[] = [peer.routingId, queue.peekFrame()];
+      let bytes = parts[1]!.byteLength;
+      for (
+        let i = 1;
+        i < queue.length && parts.length <= MAX_BATCH_FRAMES && bytes < MAX_BATCH_BYTES;
+        i++
+      ) {
+        if (queue.peekTargetAt(i) !== peer) break;
+        const f = queue.peekFrameAt(i);
+        parts.push(f);
+        bytes += f.byteLength;
+      }
+      const frames = parts.length - 1;
       try {
         await socket.send(parts);
-        queue.shift();
+        for (let i = 0; i < frames; i++) queue.shift();
         if (peer.stalled) peer.stalled = false;
         if (this.stallRetries !== 0) {
           this.stallSince = 0;
@@ -356,8 +370,8 @@ class RouterChannel implements ZmqRouterChannel {
           peer.stalled = true;
         }
         // EHOSTUNREACH (gone), a stalled peer, or anything else: drop and go on.
-        queue.shift();
-        this.droppedFrames++;
+        for (let i = 0; i < frames; i++) queue.shift();
+        this.droppedFrames += frames;
         this.stallSince = 0;
         this.stallRetries = 0;
         if (code === "EHOSTUNREACH" && this.peers.get(peer.cacheKey) === peer) {
@@ -365,8 +379,6 @@ class RouterChannel implements ZmqRouterChannel {
         }
       }
     }
-    parts[0] = EMPTY;
-    parts[1] = EMPTY;
     this.writing = false;
   }
 
@@ -418,28 +430,27 @@ class RouterChannel implements ZmqRouterChannel {
       if (this.closed) return;
       // A ROUTER always prepends the routing id, so there is at least one part.
       const peer = this.peerOf(message[0]!);
-      const frame = message[1];
-      if (message.length !== 2 || frame === undefined) {
-        this.reportError(
-          peer,
-          partCountError(message.length, 2, "routing id and one frame"),
-          frameHead(frame),
-        );
+      if (message.length < 2) {
+        this.reportError(peer, partCountError(message.length, 2, "routing id and a frame"), EMPTY);
         continue;
       }
-      if (frame.byteLength > maxFrameBytes) {
-        this.reportError(
-          peer,
-          frameTooLargeError(frame.byteLength, maxFrameBytes),
-          frameHead(frame),
-        );
-        continue;
-      }
-      try {
-        handlers.onFrame(peer, frame);
-      } catch (error) {
-        // A throwing handler is a binding bug; it must not stop the reader.
-        this.reportError(peer, IpcError.from(error, Code.Internal), frameHead(frame));
+      // One frame per part after the routing id: a peer may batch frames queued together.
+      for (let i = 1; i < message.length; i++) {
+        const frame = message[i]!;
+        if (frame.byteLength > maxFrameBytes) {
+          this.reportError(
+            peer,
+            frameTooLargeError(frame.byteLength, maxFrameBytes),
+            frameHead(frame),
+          );
+          continue;
+        }
+        try {
+          handlers.onFrame(peer, frame);
+        } catch (error) {
+          // A throwing handler is a binding bug; it must not stop the reader.
+          this.reportError(peer, IpcError.from(error, Code.Internal), frameHead(frame));
+        }
       }
     }
   }

@@ -2,6 +2,7 @@ import {
   type ClientTransport,
   createNativeClientTransport,
   createNativeServerTransport,
+  DEFAULT_HEARTBEAT_INTERVAL_MS,
   type NativeClientOptions,
   type NativeServerOptions,
   type ServerTransport,
@@ -25,8 +26,10 @@ export interface ZmqServerTransportOptions extends ZmqRouterChannelOptions, Nati
 
 /**
  * A client transport speaking the native protoipc binding over a ZeroMQ DEALER socket connected
- * to `options.address`. Connecting happens in the background and is retried forever; calls made
- * before the server is up wait (within their deadline).
+ * to `options.address`. Connecting happens in the background and is retried forever (backing off
+ * to `reconnectMaxIntervalMs`, by default the heartbeat interval capped at 2 s); calls made before
+ * the server is up wait, and fail with `Code.Unavailable` when nothing answers for 2.5 heartbeat
+ * intervals.
  *
  * The transport owns its channel and socket: `close()` on the transport fails pending calls with
  * `Code.Unavailable` and closes the socket.
@@ -35,7 +38,14 @@ export interface ZmqServerTransportOptions extends ZmqRouterChannelOptions, Nati
  *   `ipc://` or `tcp://` endpoint
  */
 export function createZmqTransport(options: ZmqTransportOptions): ClientTransport {
-  return createNativeClientTransport(createZmqDealerChannel(options), options);
+  // Reconnect at least once per heartbeat interval, so a restarted server is found before the
+  // binding's liveness window (2.5 intervals) fails the calls waiting for it.
+  const heartbeatMs = options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS;
+  const channel = createZmqDealerChannel({
+    reconnectMaxIntervalMs: Math.min(2000, Math.max(100, heartbeatMs)),
+    ...options,
+  });
+  return createNativeClientTransport(channel, options);
 }
 
 /**

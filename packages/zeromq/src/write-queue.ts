@@ -1,5 +1,14 @@
 import type { IpcError } from "@protoipc/runtime";
 
+/**
+ * Most frames a writer puts into one ZeroMQ message when several are queued: each frame is one
+ * part, so libzmq and zeromq.js pay their per-message cost once per batch.
+ */
+export const MAX_BATCH_FRAMES = 64;
+
+/** A batch stops growing once it holds this many bytes, so one batch never hogs the socket. */
+export const MAX_BATCH_BYTES = 256 * 1024;
+
 /** One shared settled promise, so the common `send` (queue has room) allocates nothing. */
 const RESOLVED: Promise<void> = Promise.resolve();
 
@@ -71,6 +80,16 @@ export class WriteQueue<T> {
   /** Frame of the oldest entry; only valid while `length > 0`. */
   peekFrame(): Uint8Array {
     return this.frames[this.head] as Uint8Array;
+  }
+
+  /** Target of the entry `i` places behind the oldest; only valid while `i < length`. */
+  peekTargetAt(i: number): T {
+    return this.targets[(this.head + i) % this.capacity] as T;
+  }
+
+  /** Frame of the entry `i` places behind the oldest; only valid while `i < length`. */
+  peekFrameAt(i: number): Uint8Array {
+    return this.frames[(this.head + i) % this.capacity] as Uint8Array;
   }
 
   /** Removes the oldest entry and lets the longest-waiting caller in. */
