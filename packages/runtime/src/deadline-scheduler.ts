@@ -3,7 +3,7 @@
  * than the rest of a small unary call (measured: bench/README.md), so every call's deadline lives in
  * one binary min-heap and a single timer is armed for the earliest. Adding and removing an entry
  * is O(log n) in the calls in flight; the timer is re-armed only when a new entry is due before
- * the armed one.
+ * the armed one, so a steady stream of calls with the same timeout arms it once per timeout.
  */
 
 /** An entry of the scheduler: a call's deadline and what to do when it passes. */
@@ -28,6 +28,7 @@ class DeadlineScheduler {
     heap.push(entry);
     this.up(entry.heapIndex);
     if (entry.deadline < this.armedFor) this.arm(entry.deadline);
+    else if (heap.length === 1) this.timer?.ref();
   }
 
   /** Unschedules `entry`; a no-op when it is not scheduled. The timer is left armed (it re-arms when it fires). */
@@ -43,19 +44,15 @@ class DeadlineScheduler {
       this.down(i);
       this.up(last.heapIndex);
     }
-    if (heap.length === 0) this.disarm();
+    // The timer stays armed (it re-arms when it fires); with nothing scheduled it must not keep
+    // the process alive, so it is unref'd until the next entry arrives.
+    if (heap.length === 0) this.timer?.unref();
   }
 
   private arm(at: number): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.armedFor = at;
     this.timer = setTimeout(() => this.fire(), Math.max(0, at - Date.now()));
-  }
-
-  private disarm(): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
-    this.armedFor = Number.POSITIVE_INFINITY;
   }
 
   private fire(): void {

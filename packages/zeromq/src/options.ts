@@ -15,6 +15,14 @@ export const DEFAULT_ZMQ_HIGH_WATER_MARK = 1000;
 /** Default interval of ZMTP PING heartbeats, in milliseconds: 1000. */
 export const DEFAULT_ZMTP_HEARTBEAT_INTERVAL_MS = 1000;
 
+/**
+ * Longest one zeromq.js `send` waits for room before the channel's writer re-checks, in
+ * milliseconds. zeromq.js can miss the wakeup when a full peer queue drains (seen here: a progress
+ * flood to a slower reader stalled until the next incoming message, about a second), so the
+ * writers never trust a single wait: they retry every 10 ms at most.
+ */
+export const SEND_RECHECK_MS = 10;
+
 /** Headroom added to `2 × maxFrameBytes` for libzmq's hard message size cap: 64 KiB. */
 const MAX_MESSAGE_SIZE_HEADROOM_BYTES = 64 * 1024;
 

@@ -21,6 +21,7 @@ import {
   INT32_MAX,
   type ResolvedChannelOptions,
   resolveChannelOptions,
+  SEND_RECHECK_MS,
   type ZmqRouterChannelOptions,
 } from "./options.js";
 import { MAX_BATCH_BYTES, MAX_BATCH_FRAMES, WriteQueue } from "./write-queue.js";
@@ -204,10 +205,12 @@ class RouterChannel implements ZmqRouterChannel {
       mandatory: true,
       // A reconnecting client that sets its own routing id takes over the old connection.
       handover: true,
-      // Bounds how long one send waits for room when every peer's queue is full; past it libzmq
-      // answers EAGAIN and the stall policy decides. Also keeps a send to an unknown peer from
-      // waiting forever while no peer is connected (ROUTER is only writable with a peer).
-      sendTimeout: this.peerStallTimeoutMs,
+      // A send waits at most SEND_RECHECK_MS for room, then answers EAGAIN and the writer's stall
+      // policy (measured on our own clock, peerStallTimeoutMs) decides: zeromq.js can miss the
+      // wakeup when a full peer queue drains (seen here: a progress flood stalled until the next
+      // incoming message, ~1 s), so the writer must re-check by itself. This also keeps a send
+      // to an unknown peer from waiting forever while no peer is connected.
+      sendTimeout: SEND_RECHECK_MS,
       maxMessageSize: o.maxMessageSize,
       sendHighWaterMark: o.sendHighWaterMark,
       receiveHighWaterMark: o.receiveHighWaterMark,
@@ -319,10 +322,22 @@ class RouterChannel implements ZmqRouterChannel {
     }
   }
 
+  /**
+   * Starts the writer one microtask later rather than at once: frames queued in the same
+   * synchronous burst (the replies to one received batch, the calls a resolved batch of replies
+   * triggers) then leave as one batch, which costs libzmq and zeromq.js one message instead of
+   * many. A microtask adds no event-loop turn, so a lone frame is not delayed measurably.
+   */
   private kick(): void {
     if (this.writing || this.closed || this.handlers === undefined) return;
     this.writing = true;
-    void this.writeLoop(this.socket!);
+    queueMicrotask(() => {
+      if (this.closed) {
+        this.writing = false;
+        return;
+      }
+      void this.writeLoop(this.socket!);
+    });
   }
 
   /**

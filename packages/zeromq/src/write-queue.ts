@@ -4,7 +4,7 @@ import type { IpcError } from "@protoipc/runtime";
  * Most frames a writer puts into one ZeroMQ message when several are queued: each frame is one
  * part, so libzmq and zeromq.js pay their per-message cost once per batch.
  */
-export const MAX_BATCH_FRAMES = 64;
+export const MAX_BATCH_FRAMES = 32;
 
 /** A batch stops growing once it holds this many bytes, so one batch never hogs the socket. */
 export const MAX_BATCH_BYTES = 256 * 1024;
