@@ -5,6 +5,8 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { IpcError } from "@protoipc/runtime";
+import { expect } from "vitest";
 
 /** A fresh private directory (mode 0700) and a function that removes it. */
 export function privateDir(prefix = "protoipc-test-"): { dir: string; remove(): void } {
@@ -67,4 +69,15 @@ export function killAndWait(
     child.once("exit", () => resolve());
     child.kill(signal);
   });
+}
+
+/** Awaits `p`, expecting it to reject with an IpcError, and returns that error. */
+export async function rejection(p: Promise<unknown>): Promise<IpcError> {
+  try {
+    await p;
+  } catch (e) {
+    expect(e).toBeInstanceOf(IpcError);
+    return e as IpcError;
+  }
+  throw new Error("expected the call to fail");
 }

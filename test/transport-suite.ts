@@ -16,6 +16,7 @@ import {
 } from "@protoipc/runtime";
 import { type TestClient, type TestHandler, TestService } from "@protoipc/runtime/testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { rejection } from "./helpers.js";
 
 /** One server transport and a way to connect clients to it. Each call makes fresh, unique ones. */
 export interface TransportPair {
@@ -40,16 +41,6 @@ function deferred<T>() {
     resolve = r;
   });
   return { promise, resolve };
-}
-
-async function rejection(p: Promise<unknown>): Promise<IpcError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(IpcError);
-    return e as IpcError;
-  }
-  throw new Error("expected the call to fail");
 }
 
 export function runTransportSuite(name: string, makePair: () => Promise<TransportPair>): void {
@@ -173,7 +164,7 @@ export function runTransportSuite(name: string, makePair: () => Promise<Transpor
       const call = c.work({ value: 200 }, { maxBufferedUpdates: 10 });
       const err = await rejection(call.result);
       expect(err.code).toBe(Code.ResourceExhausted);
-      expect(err.rawMessage).toMatch(/maxBufferedUpdates/);
+      expect(err.rawMessage).toMatch(/unread progress updates exceed maxBufferedUpdates/);
     });
 
     it("rejects with DeadlineExceeded when the deadline passes, and aborts the handler", async () => {

@@ -22,19 +22,9 @@ import { TestService } from "@protoipc/runtime/testing";
 import { createZmqServerTransport, createZmqTransport } from "@protoipc/zeromq";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Dealer } from "zeromq";
-import { killAndWait, privateDir, spawnReady } from "./helpers.js";
+import { killAndWait, privateDir, rejection, spawnReady } from "./helpers.js";
 
 const serverScript = fileURLToPath(new URL("./fixtures/test-server.ts", import.meta.url));
-
-async function rejection(p: Promise<unknown>): Promise<IpcError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(IpcError);
-    return e as IpcError;
-  }
-  throw new Error("expected the call to fail");
-}
 
 describe("ZeroMQ faults", () => {
   let tmp: ReturnType<typeof privateDir>;

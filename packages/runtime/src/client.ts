@@ -250,24 +250,34 @@ function caller(
   };
 }
 
+/**
+ * Starts `run` with a bounded queue for its updates; an update past `maxBufferedUpdates` cancels
+ * the call with `Code.ResourceExhausted` (never a silent drop).
+ */
+function buffered(run: Run, request: unknown, options: CallOptions | undefined, what: string) {
+  const limit = options?.maxBufferedUpdates ?? DEFAULT_MAX_BUFFERED_UPDATES;
+  const queue = new UpdateQueue<Message>(limit);
+  let call: ClientCall | undefined;
+  const onUpdate = (m: Message) => {
+    if (!queue.push(m)) {
+      call?.cancel(
+        new IpcError(
+          `${limit} unread ${what} exceed maxBufferedUpdates; read them faster`,
+          Code.ResourceExhausted,
+        ),
+      );
+    }
+  };
+  const done = run(request, options, onUpdate, (c) => {
+    call = c;
+  });
+  return { queue, done, cancel: (reason: IpcError) => call?.cancel(reason) };
+}
+
 function progress(run: Run) {
   return (request?: unknown, options?: CallOptions): ProgressCall<Message, Message> => {
-    const limit = options?.maxBufferedUpdates ?? DEFAULT_MAX_BUFFERED_UPDATES;
-    const queue = new UpdateQueue<Message>(limit);
-    let call: ClientCall | undefined;
-    const onUpdate = (m: Message) => {
-      if (!queue.push(m)) {
-        call?.cancel(
-          new IpcError(
-            `${limit} unread progress updates exceed maxBufferedUpdates; read call.progress`,
-            Code.ResourceExhausted,
-          ),
-        );
-      }
-    };
-    const result = run(request, options, onUpdate, (c) => {
-      call = c;
-    }).then(
+    const { queue, done, cancel } = buffered(run, request, options, "progress updates");
+    const result = done.then(
       (m) => {
         queue.end();
         return m as Message;
@@ -284,7 +294,7 @@ function progress(run: Run) {
       progress: queue,
       result,
       cancel(reason?: string) {
-        call?.cancel(
+        cancel(
           new IpcError(
             reason ? `call cancelled: ${reason}` : "call cancelled by the caller",
             Code.Canceled,
@@ -298,22 +308,8 @@ function progress(run: Run) {
 function serverStreaming(run: Run) {
   return (request?: unknown, options?: CallOptions): AsyncIterable<Message> => ({
     [Symbol.asyncIterator]() {
-      const limit = options?.maxBufferedUpdates ?? DEFAULT_MAX_BUFFERED_UPDATES;
-      const queue = new UpdateQueue<Message>(limit);
-      let call: ClientCall | undefined;
-      const onUpdate = (m: Message) => {
-        if (!queue.push(m)) {
-          call?.cancel(
-            new IpcError(
-              `${limit} unread stream items exceed maxBufferedUpdates`,
-              Code.ResourceExhausted,
-            ),
-          );
-        }
-      };
-      run(request, options, onUpdate, (c) => {
-        call = c;
-      }).then(
+      const { queue, done, cancel } = buffered(run, request, options, "stream items");
+      done.then(
         () => queue.end(),
         (e: unknown) => queue.fail(IpcError.from(e)),
       );
@@ -321,7 +317,7 @@ function serverStreaming(run: Run) {
       return {
         next: () => it.next(),
         async return() {
-          call?.cancel(new IpcError("stream abandoned by the caller", Code.Canceled));
+          cancel(new IpcError("stream abandoned by the caller", Code.Canceled));
           return it.return ? it.return() : { value: undefined, done: true };
         },
       };

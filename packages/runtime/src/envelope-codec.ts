@@ -107,7 +107,9 @@ function lenFieldSize(tagSize: number, len: number): number {
  * leak. Frames are never reused after they are handed to a channel.
  */
 const allocFrame: (size: number) => Uint8Array =
-  typeof Buffer === "function" ? (size) => Buffer.allocUnsafe(size) : (size) => new Uint8Array(size);
+  typeof Buffer === "function"
+    ? (size) => Buffer.allocUnsafe(size)
+    : (size) => new Uint8Array(size);
 
 /** UTF-8 bytes of a string; strings seen often (method paths) come from a small cache. */
 const utf8Cache = new Map<string, Uint8Array>();
