@@ -12,6 +12,8 @@ export {
   type WireHello,
   type WireStatus,
 } from "./envelope-codec.js";
+/** The generated schema of `protoipc.v1.Envelope`, for tools that want the reference codec. */
+export { EnvelopeSchema } from "./gen/protoipc/v1/envelope_pb.js";
 export {
   createNativeClientTransport,
   DEFAULT_HEARTBEAT_INTERVAL_MS,
