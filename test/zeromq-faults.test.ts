@@ -15,7 +15,6 @@ import {
   decodeEnvelope,
   encodeEnvelope,
   FrameKind,
-  IpcError,
   type Server,
 } from "@protoipc/runtime";
 import { TestService } from "@protoipc/runtime/testing";
