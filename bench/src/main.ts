@@ -66,6 +66,24 @@ async function main(): Promise<void> {
   const servers: ServerProcess[] = [];
   const closers: (() => Promise<void>)[] = [];
   const unavailable = new Map<ImplementationName, string>();
+  let cleaning: Promise<void> | undefined;
+  const cleanup = () => {
+    cleaning ??= (async () => {
+      for (const close of closers.reverse()) {
+        await close().catch((error: unknown) => log(`closing a client failed: ${String(error)}`));
+      }
+      await Promise.all(servers.map((s) => s.stop()));
+      await rm(dir, { recursive: true, force: true });
+    })();
+    return cleaning;
+  };
+  // Ctrl-C: stop the children and remove the socket directory before exiting.
+  const onSignal = (signal: NodeJS.Signals) => {
+    log(`${signal}: stopping`);
+    void cleanup().finally(() => process.exit(130));
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
   try {
     const rawAddresses = {
       echo: `ipc://${join(dir, "raw-echo.sock")}`,
@@ -132,11 +150,9 @@ async function main(): Promise<void> {
       }),
     );
   } finally {
-    for (const close of closers.reverse()) {
-      await close().catch((error: unknown) => log(`closing a client failed: ${String(error)}`));
-    }
-    await Promise.all(servers.map((s) => s.stop()));
-    await rm(dir, { recursive: true, force: true });
+    await cleanup();
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
   }
 }
 

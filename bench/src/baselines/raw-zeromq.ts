@@ -15,6 +15,11 @@ const ID_BYTES = 8;
 const FLOOD_UPDATE = 1;
 const FLOOD_RESULT = 2;
 const TWO_POW_32 = 2 ** 32;
+/**
+ * Send timeout of the server's ROUTER sockets, in milliseconds: a send waiting this long for room
+ * at the high-water mark fails with EAGAIN and the writer retries it (see SocketWriter).
+ */
+const SERVER_SEND_TIMEOUT_MS = 20;
 
 /** Writes the correlation id `id` (an integer below 2^53) at the start of `frame`. */
 function writeId(frame: Buffer, id: number): void {
@@ -177,11 +182,13 @@ export interface RawZmqServer {
  * backpressure so nothing is dropped.
  *
  * Both routers set `mandatory`: a careful user's choice, since a ROUTER otherwise drops messages
- * silently when a peer's high-water mark is reached.
+ * silently when a peer's high-water mark is reached. With it, a send to a full peer waits; a short
+ * `sendTimeout` plus the writer's retry keeps such a wait from hanging on a lost wake-up.
  */
 export async function serveRawZmq(addresses: RawZmqAddresses): Promise<RawZmqServer> {
-  const echo = new Router({ linger: 0, mandatory: true });
-  const flood = new Router({ linger: 0, mandatory: true });
+  const options = { linger: 0, mandatory: true, sendTimeout: SERVER_SEND_TIMEOUT_MS };
+  const echo = new Router(options);
+  const flood = new Router(options);
   await echo.bind(addresses.echo);
   await flood.bind(addresses.flood);
   const report = (error: unknown) => console.error("raw zeromq server: send failed:", error);
@@ -225,6 +232,8 @@ export async function serveRawZmq(addresses: RawZmqAddresses): Promise<RawZmqSer
       echo.close();
       flood.close();
       await loops;
+      const retries = echoWriter.timeoutRetries + floodWriter.timeoutRetries;
+      if (retries > 0) console.error(`raw zeromq server: ${retries} sends retried after a timeout`);
     },
   };
 }

@@ -2,6 +2,13 @@
  * The writer of a zeromq.js socket, as a careful user writes it: zeromq.js allows one pending
  * `send()` per socket, so every message goes into one FIFO queue that a single drain loop
  * writes in order. `send()` on a socket that can queue resolves at once, so the loop rarely waits.
+ *
+ * A `send()` that fails with EAGAIN (the socket's `sendTimeout` passed while the peer's queue was
+ * full) is retried with the same message, so nothing is dropped. With a short `sendTimeout` this
+ * also recovers from a lost wake-up seen with zeromq.js 6.8.0: on a ROUTER_MANDATORY socket with
+ * a `receive()` pending, a `send()` waiting for room at the high-water mark can stay pending
+ * although the socket became writable (`socket.writable` is true), so without a timeout it would
+ * wait forever.
  */
 import type { MessageLike, Writable } from "zeromq";
 
@@ -17,13 +24,14 @@ export const DEFAULT_WRITER_HIGH_WATER_MARK = 1024;
  * producer that can wait awaits `drained()` before writing more (backpressure).
  */
 export class SocketWriter {
-  readonly #socket: Writable;
+  readonly #socket: Writable & { readonly closed: boolean };
   readonly #onError: (error: unknown) => void;
   readonly #highWaterMark: number;
   #queue: OutgoingMessage[] = [];
   #head = 0;
   #draining = false;
   #drainWaiters: (() => void)[] = [];
+  #timeoutRetries = 0;
 
   /**
    * @param socket the socket to write; the caller owns it and closes it.
@@ -31,7 +39,7 @@ export class SocketWriter {
    * @param highWaterMark queued messages past which `write()` returns false; default 1024.
    */
   constructor(
-    socket: Writable,
+    socket: Writable & { readonly closed: boolean },
     onError: (error: unknown) => void,
     highWaterMark = DEFAULT_WRITER_HIGH_WATER_MARK,
   ) {
@@ -50,6 +58,11 @@ export class SocketWriter {
     return this.#queue.length - this.#head < this.#highWaterMark;
   }
 
+  /** Number of sends retried after EAGAIN (send timeout) since creation. */
+  get timeoutRetries(): number {
+    return this.#timeoutRetries;
+  }
+
   /** Resolves once every queued message was handed to the socket. */
   drained(): Promise<void> {
     if (!this.#draining) return Promise.resolve();
@@ -61,12 +74,16 @@ export class SocketWriter {
     try {
       while (this.#head < this.#queue.length) {
         const message = this.#queue[this.#head]!;
-        this.#queue[this.#head++] = null; // let the sent message be collected
         try {
           await this.#socket.send(message);
         } catch (error) {
+          if (isTimeout(error) && !this.#socket.closed) {
+            this.#timeoutRetries++;
+            continue; // the same message again
+          }
           this.#onError(error);
         }
+        this.#queue[this.#head++] = null; // let the sent message be collected
       }
       // The queue is empty: drop the consumed slots instead of shifting on every write.
       this.#queue = [];
@@ -78,4 +95,9 @@ export class SocketWriter {
       for (const resolve of waiters) resolve();
     }
   }
+}
+
+/** Whether `error` is zeromq.js's EAGAIN: the send timed out. */
+function isTimeout(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === "EAGAIN";
 }

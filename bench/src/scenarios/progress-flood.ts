@@ -112,6 +112,10 @@ export async function runProgressFlood(
       protoipc: protoipcRuns?.map((r) => round(r.updatesPerSecond, 0)) ?? null,
       raw_zeromq: runs.get("raw_zeromq")?.map((r) => round(r.updatesPerSecond, 0)) ?? null,
     },
+    ratio_per_round:
+      protoipcRuns?.map((r, i) =>
+        ratio(r.updatesPerSecond, runs.get("raw_zeromq")?.[i]?.updatesPerSecond ?? null),
+      ) ?? null,
   };
   if (errors.length > 0) line.protoipc_errors = errors;
   const rawErrors = runs

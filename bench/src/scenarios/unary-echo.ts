@@ -122,6 +122,14 @@ export async function runUnaryEcho(
   };
   const all = (name: ImplementationName, key: keyof Runs, digits: number) =>
     runs.get(name)?.[key].map((v) => round(v, digits)) ?? null;
+  // protoipc ÷ baseline per round: the two runs of a round are adjacent in time, so these show
+  // how much of the spread is the machine's rather than the implementations'.
+  const paired = (baseline: ImplementationName, key: keyof Runs) => {
+    const p = runs.get("protoipc")?.[key];
+    const b = runs.get(baseline)?.[key];
+    if (p === undefined || b === undefined) return null;
+    return p.map((v, i) => ratio(v, b[i] ?? null));
+  };
   const errors: Record<string, string> = {};
   for (const [name, reason] of failures) errors[`${name}_error`] = reason;
 
@@ -141,6 +149,7 @@ export async function runUnaryEcho(
         protoipc: all("protoipc", "callsPerSecond", 0),
         [baseline]: all(baseline, "callsPerSecond", 0),
       },
+      ratio_per_round: paired(baseline, "callsPerSecond"),
       ...errors,
     };
   };
@@ -160,6 +169,7 @@ export async function runUnaryEcho(
       [`${baseline}_p50`]: stat(baseline, "p50Us", 2),
       [`${baseline}_p99`]: stat(baseline, "p99Us", 2),
       runs: { protoipc: all("protoipc", "meanUs", 2), [baseline]: all(baseline, "meanUs", 2) },
+      ratio_per_round: paired(baseline, "meanUs"),
       ...errors,
     };
   };
