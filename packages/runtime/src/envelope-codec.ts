@@ -100,16 +100,29 @@ function lenFieldSize(tagSize: number, len: number): number {
   return tagSize + varintSize(len) + len;
 }
 
+/** Size of the slabs small frames are carved from, in bytes. */
+const SLAB_BYTES = 64 * 1024;
+/** Frames above this size get a buffer of their own, in bytes. */
+const SLAB_MAX_FRAME_BYTES = 4 * 1024;
+let slab = new ArrayBuffer(SLAB_BYTES);
+let slabOffset = 0;
+
 /**
- * A new buffer for one frame. Under Node, `Buffer.allocUnsafe` carves small buffers out of a
- * shared pool instead of allocating a backing store per frame (a third of a small call's CPU
- * before this change); every byte is written by the encoder, so the pool's old contents never
- * leak. Frames are never reused after they are handed to a channel.
+ * A new buffer for one frame. Small frames are views carved from a shared 64 KiB slab instead
+ * of each allocating a backing store (which cost about a tenth of a small call's CPU). A slab is
+ * never written twice: once full, a new one is started and the old one lives until its last frame
+ * is collected. Every byte is written by the encoder.
  */
-const allocFrame: (size: number) => Uint8Array =
-  typeof Buffer === "function"
-    ? (size) => Buffer.allocUnsafe(size)
-    : (size) => new Uint8Array(size);
+function allocFrame(size: number): Uint8Array {
+  if (size > SLAB_MAX_FRAME_BYTES) return new Uint8Array(size);
+  if (slabOffset + size > SLAB_BYTES) {
+    slab = new ArrayBuffer(SLAB_BYTES);
+    slabOffset = 0;
+  }
+  const frame = new Uint8Array(slab, slabOffset, size);
+  slabOffset += (size + 7) & ~7; // keep views 8-byte aligned
+  return frame;
+}
 
 /** UTF-8 bytes of a string; strings seen often (method paths) come from a small cache. */
 const utf8Cache = new Map<string, Uint8Array>();

@@ -114,35 +114,21 @@ function invoke(
     return RESOLVED;
   }
   const context = new Context(method, init, sink);
-  const fail = (e: unknown) => {
-    if (!init.aborted) sink.error(IpcError.from(e));
-  };
-  const done = (out: unknown) => {
-    if (init.aborted) return; // the transport already answered (cancel, deadline, close)
-    let m: Message | undefined;
-    try {
-      m = method.kind === "server_streaming" ? undefined : toOutput(method.output, out);
-    } catch (e) {
-      fail(
-        new IpcError(
-          `${method.path} returned an invalid response: ${(e as Error).message}`,
-          Code.Internal,
-        ),
-      );
-      return;
-    }
-    sink.result(m);
-  };
   if (interceptors.length === 0 && method.kind !== "server_streaming") {
     let out: unknown;
     try {
       out = handler(message, context);
     } catch (e) {
-      fail(e);
+      context.fail(e);
       return RESOLVED;
     }
-    if (isThenable(out)) return Promise.resolve(out).then(done, fail);
-    done(out);
+    if (isThenable(out)) {
+      return Promise.resolve(out).then(
+        (v) => context.finish(v),
+        (e) => context.fail(e),
+      );
+    }
+    context.finish(out);
     return RESOLVED;
   }
   const run: CallNext = async (req) => {
@@ -167,7 +153,10 @@ function invoke(
     deadline: init.deadline,
     metadata: { ...init.metadata },
   };
-  return next(request).then(done, fail);
+  return next(request).then(
+    (v) => context.finish(v),
+    (e) => context.fail(e),
+  );
 }
 
 const RESOLVED = Promise.resolve();
@@ -210,6 +199,29 @@ class Context implements ProgressContext {
 
   timeRemainingMs(): number {
     return Math.max(0, this.init.deadline - Date.now());
+  }
+
+  /** Answers the call with the handler's result, unless the transport already answered it. */
+  finish(out: unknown): void {
+    if (this.init.aborted) return; // cancel, deadline or close answered already
+    let m: Message | undefined;
+    try {
+      m = this.method.kind === "server_streaming" ? undefined : toOutput(this.method.output, out);
+    } catch (e) {
+      this.fail(
+        new IpcError(
+          `${this.method.path} returned an invalid response: ${(e as Error).message}`,
+          Code.Internal,
+        ),
+      );
+      return;
+    }
+    this.sink.result(m);
+  }
+
+  /** Answers the call with an error, unless the transport already answered it. */
+  fail(e: unknown): void {
+    if (!this.init.aborted) this.sink.error(IpcError.from(e));
   }
 
   progress(update: unknown): Promise<void> {
