@@ -28,18 +28,29 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** Options of {@link spawnReady}. */
+export interface SpawnReadyOptions {
+  /** How long the child may take to print `ready`, in milliseconds; default 15 000. */
+  startupMs?: number;
+  /** `"tsx"` (default): run `node --import tsx <script>`; `"none"`: run `<script>` itself. */
+  interpreter?: "tsx" | "none";
+}
+
 /**
- * Spawns `node --import tsx <script> ...args` and resolves once it prints `ready`; rejects if it
- * exits first or stays silent for `startupMs`.
+ * Spawns `node --import tsx <script> ...args` (or `<script> ...args`) and resolves once it prints
+ * `ready`; rejects if it exits first or stays silent for `startupMs`.
  */
 export function spawnReady(
   script: string,
   args: string[],
-  startupMs = 15_000,
+  options: SpawnReadyOptions = {},
 ): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", script, ...args], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+  const startupMs = options.startupMs ?? 15_000;
+  const [command, argv] =
+    options.interpreter === "none"
+      ? [script, args]
+      : [process.execPath, ["--import", "tsx", script, ...args]];
+  const child = spawn(command, argv, { stdio: ["ignore", "pipe", "inherit"] });
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
