@@ -14,6 +14,7 @@ fi
 
 packages=(python)
 [ -f packages/pixels-sdk/python/pyproject.toml ] && packages+=(packages/pixels-sdk/python)
+[ -f examples/pixels-demo/backend-py/pyproject.toml ] && packages+=(examples/pixels-demo/backend-py)
 
 stamp_input="$(cat python/requirements-dev.txt; printf '%s\n' "${packages[@]}"; for p in "${packages[@]}"; do cat "$p/pyproject.toml" 2>/dev/null; done)"
 stamp="$(printf '%s' "$stamp_input" | sha256sum | cut -d' ' -f1)"
@@ -28,7 +29,7 @@ for p in "${packages[@]}"; do
   [ -f "$p/pyproject.toml" ] && editable+=(-e "$p")
 done
 if [ ${#editable[@]} -gt 0 ]; then
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps "${editable[@]}"
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation "${editable[@]}"
 fi
 echo "$stamp" > .venv/.protoipc-stamp
 echo "setup-python: .venv ready ($(.venv/bin/python --version))"

@@ -200,7 +200,9 @@ function resolveKind(method: DescMethod, kind: protoipcOptions.MethodKind): Meth
       }
       return "progress";
     default:
-      throw new Error(`${method} has method kind ${kind}, which protoc-gen-ipc-es does not know`);
+      throw new Error(
+        `${method} has method kind ${kind}, which the protoipc generators do not know`,
+      );
   }
 }
 
@@ -210,7 +212,9 @@ function resolveBinding(service: DescService, binding: protoipcOptions.Binding):
     case protoipcOptions.Binding.NATIVE:
       return "native";
     default:
-      throw new Error(`${service} has binding ${binding}, which protoc-gen-ipc-es does not know`);
+      throw new Error(
+        `${service} has binding ${binding}, which the protoipc generators do not know`,
+      );
   }
 }
 

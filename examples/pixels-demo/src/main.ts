@@ -3,7 +3,11 @@
  * `ipc://` endpoint, runs the client app against it, stops the server and cleans up.
  *
  *   pnpm demo                       (from the repository root: regenerates the SDK first)
- *   tsx src/main.ts [--out <dir>]   (images go to <dir>; default: this package's out/)
+ *   tsx src/main.ts [--out <dir>] [--backend python|ts]
+ *
+ * `--out`: images go to <dir>; default: this package's out/. `--backend`: `python` (default) runs
+ * the Python backend (`backend-py/`, `python -m pixels_demo_backend` in the repository's .venv);
+ * `ts` runs the TypeScript one (`src/server.ts`).
  *
  * Exits 0 when the demo went as designed (job-1 completed with a PNG, job-2 cancelled), 1 with a
  * message on stderr otherwise, 2 on bad arguments, 130 when interrupted with Ctrl-C.
@@ -15,7 +19,13 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { Code, codeToString } from "@protoipc/runtime";
 import { type ClientAppSummary, runClientApp } from "./client-app.js";
-import { type ServerProcess, startServerProcess } from "./server-process.js";
+import {
+  BACKEND_KINDS,
+  type BackendKind,
+  backendLabel,
+  type ServerProcess,
+  startServerProcess,
+} from "./server-process.js";
 import { PNG_SIGNATURE } from "./sprite.js";
 import { colorsFor, heading } from "./terminal.js";
 
@@ -28,20 +38,33 @@ const print = (line = "") => stdout.write(`${line}\n`);
 const t0 = performance.now();
 
 let outDir: string;
+let backend: BackendKind;
 try {
-  const { values } = parseArgs({ options: { out: { type: "string" } }, strict: true });
+  const { values } = parseArgs({
+    options: { out: { type: "string" }, backend: { type: "string", default: "python" } },
+    strict: true,
+  });
   outDir = path.resolve(values.out ?? fileURLToPath(new URL("../out", import.meta.url)));
+  const kind = BACKEND_KINDS.find((k) => k === values.backend);
+  if (kind === undefined) {
+    throw new Error(
+      `--backend ${JSON.stringify(values.backend)} is not one of ${BACKEND_KINDS.join(", ")}`,
+    );
+  }
+  backend = kind;
 } catch (e) {
   process.stderr.write(
-    `${e instanceof Error ? e.message : String(e)}\nusage: main.ts [--out <dir>]\n`,
+    `${e instanceof Error ? e.message : String(e)}\nusage: main.ts [--out <dir>] [--backend python|ts]\n`,
   );
   process.exit(2);
 }
 
-print(colors.bold("protoipc pixels demo"));
+print(`${colors.bold("protoipc pixels demo")} ${colors.dim("·")} ${backendLabel(backend)}`);
 print(
   colors.dim(
-    "a client app drives a stand-in image generator in another process through the generated pixels SDK",
+    backend === "python"
+      ? "a TypeScript client app drives a stand-in image generator written in Python in another process; both sides use the SDK generated from pixels.proto"
+      : "a client app drives a stand-in image generator in another process through the generated pixels SDK",
   ),
 );
 print();
@@ -59,9 +82,15 @@ let server: ServerProcess | undefined;
 let exitCode = 0;
 try {
   const started = performance.now();
-  server = await startServerProcess({ bind: endpoint, outDir });
+  server = await startServerProcess({ bind: endpoint, outDir, backend });
   const startupMs = Math.round(performance.now() - started);
-  print(heading(colors, "server", `ready on ${endpoint} after ${startupMs} ms`));
+  print(
+    heading(
+      colors,
+      "server",
+      `${backendLabel(backend)} ready on ${endpoint} after ${startupMs} ms`,
+    ),
+  );
   print(colors.dim(`    ${server.command}`));
 
   const summary = await runClientApp(endpoint, stdout, { signal: interrupt.signal });
@@ -108,7 +137,7 @@ setTimeout(() => {
 function printServerLog(lines: readonly string[]): void {
   if (lines.length === 0) return;
   print();
-  print(heading(colors, "server log"));
+  print(heading(colors, "server log", backendLabel(backend)));
   for (const line of lines) print(colors.dim(`    ${line}`));
 }
 

@@ -1,7 +1,27 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
+import path from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath, pathToFileURL } from "node:url";
+
+/**
+ * Which pixels backend a server process runs: `"python"`, the Python package in `backend-py/`
+ * built on the generated Python stubs (the demo's default, the shape of this project's users), or
+ * `"ts"`, the TypeScript backend in `src/backend.ts` served by `src/server.ts`.
+ */
+export type BackendKind = "python" | "ts";
+
+/** Every {@link BackendKind}, for argument parsing. */
+export const BACKEND_KINDS: readonly BackendKind[] = ["python", "ts"];
+
+/** How the demo names a backend in its output: `python backend`, `typescript backend`. */
+export function backendLabel(backend: BackendKind): string {
+  return backend === "python" ? "python backend" : "typescript backend";
+}
+
+/** The repository root (this file is `examples/pixels-demo/src/server-process.ts`). */
+const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 
 /** How a child process ended. */
 interface ExitStatus {
@@ -15,6 +35,13 @@ export interface ServerProcessOptions {
   readonly bind: string;
   /** Directory the server writes images to. */
   readonly outDir: string;
+  /** Which backend to run; default `"python"`. */
+  readonly backend?: BackendKind;
+  /**
+   * The Python interpreter for the Python backend; default {@link venvPython}, the repository's
+   * `.venv`, where `pnpm install` installs `pixels_demo_backend` and its dependencies.
+   */
+  readonly python?: string;
   /** How long the server may take to print `ready`, in milliseconds; default 15 000. */
   readonly startupTimeoutMs?: number;
   /** How long the server may take to exit after SIGTERM, in milliseconds; default 8 000. */
@@ -23,6 +50,8 @@ export interface ServerProcessOptions {
 
 /** A running server child process. */
 export interface ServerProcess {
+  /** Which backend it runs. */
+  readonly backend: BackendKind;
   /** The command line that started it, for messages. */
   readonly command: string;
   /** Everything it wrote to stderr (its job log), and to stdout besides `ready`, line by line. */
@@ -46,26 +75,59 @@ export function tsCommand(file: URL, args: readonly string[]): { command: string
   return { command: process.execPath, args: ["--import", tsxLoader, fileURLToPath(file), ...args] };
 }
 
+/** The Python interpreter of the repository's virtual environment, `.venv` at the root. */
+export function venvPython(): string {
+  return process.platform === "win32"
+    ? path.join(REPO_ROOT, ".venv", "Scripts", "python.exe")
+    : path.join(REPO_ROOT, ".venv", "bin", "python");
+}
+
 /**
- * Starts `src/server.ts` as a child process and resolves once it prints `ready <endpoint>`, i.e.
- * once it is listening. The caller owns the process: call `stop()`.
+ * The command that runs the server process of `backend` with `args`: `python -m
+ * pixels_demo_backend ...` (`python` defaults to {@link venvPython}) or `src/server.ts` through
+ * {@link tsCommand}. Both take `--bind <endpoint> --out <dir>` and print `ready <endpoint>`.
+ */
+export function serverCommand(
+  backend: BackendKind,
+  args: readonly string[],
+  python: string = venvPython(),
+): { command: string; args: string[] } {
+  return backend === "python"
+    ? { command: python, args: ["-m", "pixels_demo_backend", ...args] }
+    : tsCommand(new URL("./server.ts", import.meta.url), args);
+}
+
+/**
+ * Starts the server process of `options.backend` (default: the Python backend) and resolves
+ * once it prints `ready <endpoint>`, i.e. once it is listening. The caller owns the process: call
+ * `stop()`.
  *
- * @throws Error naming the command when the process cannot start, exits before it is ready, or is
- *   not ready within `startupTimeoutMs` (it is killed then)
+ * @throws Error naming the command when the Python interpreter is missing (run `pnpm install`),
+ *   when the process cannot start, exits before it is ready, or is not ready within
+ *   `startupTimeoutMs` (it is killed then)
  */
 export async function startServerProcess(options: ServerProcessOptions): Promise<ServerProcess> {
+  const backend = options.backend ?? "python";
   const startupTimeoutMs = options.startupTimeoutMs ?? 15_000;
   const shutdownTimeoutMs = options.shutdownTimeoutMs ?? 8_000;
-  const { command, args } = tsCommand(new URL("./server.ts", import.meta.url), [
-    "--bind",
-    options.bind,
-    "--out",
-    options.outDir,
-  ]);
+  const { command, args } = serverCommand(
+    backend,
+    ["--bind", options.bind, "--out", options.outDir],
+    options.python,
+  );
   const commandLine = [command, ...args]
     .map((a) => (/[\s"']/.test(a) ? JSON.stringify(a) : a))
     .join(" ");
-  const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
+  if (backend === "python" && !existsSync(command)) {
+    throw new Error(
+      `cannot start the python backend: ${command} does not exist; run pnpm install to create .venv (command: ${commandLine})`,
+    );
+  }
+  const child = spawn(command, args, {
+    stdio: ["ignore", "pipe", "pipe"],
+    // Python buffers a piped stdout; the log lines should arrive as they happen.
+    env: backend === "python" ? { ...process.env, PYTHONUNBUFFERED: "1" } : process.env,
+  });
   const log: string[] = [];
   const exited = new Promise<ExitStatus>((resolve) => {
     child.once("exit", (code, signal) => resolve({ code, signal }));
@@ -91,7 +153,15 @@ export async function startServerProcess(options: ServerProcessOptions): Promise
     void exited.then(({ code, signal }) => {
       if (isReady) return;
       const how = signal === null ? `with code ${code}` : `on ${signal}`;
-      reject(new Error(`the server exited ${how} before it was ready: ${commandLine}${tail(log)}`));
+      // The venv exists but lacks the package: say how to get it.
+      const hint = log.some((l) => l.includes("No module named"))
+        ? "\n  run pnpm install to install the python backend into .venv"
+        : "";
+      reject(
+        new Error(
+          `the server exited ${how} before it was ready: ${commandLine}${tail(log)}${hint}`,
+        ),
+      );
     });
   });
 
@@ -118,6 +188,7 @@ export async function startServerProcess(options: ServerProcessOptions): Promise
 
   let stopped: Promise<void> | undefined;
   return {
+    backend,
     command: commandLine,
     log,
     stop() {

@@ -1,0 +1,1 @@
+"""The dgx-pixels image-generation protocol for protoipc (proto/pixels)."""

@@ -1,0 +1,133 @@
+"""Shared fixtures: every test is time-bounded, every transport pair is unique and closed in
+teardown, and the call-semantics tests loop over the in-memory transport and real ZeroMQ
+(``ipc://`` in a private temp directory, ``tcp://127.0.0.1`` on a free port)."""
+
+from __future__ import annotations
+
+import faulthandler
+import functools
+import shutil
+import sys
+import tempfile
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+import pytest
+
+import protoipc
+from protoipc.memory import create_in_memory_transport
+from protoipc.testing import ScriptedTestHandler, TestServiceClient, deny_mallory
+from protoipc.zmq import create_zmq_server_transport, create_zmq_transport
+
+#: Longest a single test may take, in seconds; a hung test dumps every thread's stack and ends
+#: the run instead of hanging it.
+TEST_TIMEOUT_S = 60
+
+
+@pytest.fixture(autouse=True)
+def _bounded() -> Iterator[None]:
+    faulthandler.dump_traceback_later(TEST_TIMEOUT_S, exit=True, file=sys.stderr)
+    yield
+    faulthandler.cancel_dump_traceback_later()
+
+
+@pytest.fixture
+def private_dir() -> Iterator[str]:
+    """A fresh private (0700) directory, removed after the test."""
+    path = tempfile.mkdtemp(prefix="protoipc-")
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@dataclass
+class Harness:
+    """A TestService server on one transport, and clients connected to it."""
+
+    kind: str
+    server: protoipc.Server
+    handler: ScriptedTestHandler
+    connect_transport: Callable[[], protoipc.ClientTransport]
+    transports: list[protoipc.ClientTransport] = field(default_factory=list)
+
+    def transport(self) -> protoipc.ClientTransport:
+        """A new client transport, closed in teardown."""
+        t = self.connect_transport()
+        self.transports.append(t)
+        return t
+
+    def client(self, interceptors: Sequence[protoipc.Interceptor] = ()) -> TestServiceClient:
+        """A client on a new transport."""
+        return TestServiceClient(self.transport(), interceptors=interceptors)
+
+    async def aclose(self) -> None:
+        for t in self.transports:
+            await t.aclose()
+        await self.server.close()
+
+
+TRANSPORTS = ["memory", "zmq-ipc", "zmq-tcp"]
+
+class HarnessMaker:
+    """Starts harnesses on one transport kind; closes them all in teardown."""
+
+    def __init__(self, kind: str, directory: str) -> None:
+        self.kind = kind
+        self.directory = directory
+        self.harnesses: list[Harness] = []
+
+    async def __call__(
+        self,
+        *,
+        heartbeat_interval_ms: int = 1000,
+        handler: ScriptedTestHandler | None = None,
+        interceptors: Sequence[protoipc.Interceptor] = (deny_mallory,),
+    ) -> Harness:
+        handler = handler if handler is not None else ScriptedTestHandler()
+        connect: Callable[[], protoipc.ClientTransport]
+        if self.kind == "memory":
+            mem = create_in_memory_transport(heartbeat_interval_ms=heartbeat_interval_ms)
+            server = protoipc.create_server(mem.server, interceptors=interceptors)
+            server.register(handler)
+            await server.listen()
+            connect = mem.connect
+        else:
+            bind = (
+                f"ipc://{self.directory}/server-{len(self.harnesses)}.sock"
+                if self.kind == "zmq-ipc"
+                else "tcp://127.0.0.1:*"
+            )
+            transport = create_zmq_server_transport(
+                bind, heartbeat_interval_ms=heartbeat_interval_ms
+            )
+            server = protoipc.create_server(transport, interceptors=interceptors)
+            server.register(handler)
+            await server.listen()
+            address = transport.address
+            assert address is not None
+            connect = functools.partial(
+                create_zmq_transport, address, heartbeat_interval_ms=heartbeat_interval_ms
+            )
+        harness = Harness(self.kind, server, handler, connect)
+        self.harnesses.append(harness)
+        return harness
+
+    async def aclose(self) -> None:
+        for h in self.harnesses:
+            await h.aclose()
+
+
+@pytest.fixture(params=TRANSPORTS)
+async def make_harness(
+    request: pytest.FixtureRequest, private_dir: str
+) -> AsyncIterator[HarnessMaker]:
+    """Starts TestService harnesses on the parametrized transport."""
+    maker = HarnessMaker(request.param, private_dir)
+    yield maker
+    await maker.aclose()
+
+
+@pytest.fixture
+async def harness(make_harness: HarnessMaker) -> Harness:
+    """A TestService server (ScriptedTestHandler, the deny_mallory interceptor) on the
+    parametrized transport, heartbeat interval 1 s."""
+    return await make_harness()
