@@ -66,6 +66,7 @@ export function runTransportSuite(name: string, makePair: () => Promise<Transpor
         }
         if (req.value === "crash") throw new Error("disk on fire");
         if (req.value === "metadata") return { value: ctx.metadata["x-user"] ?? "none" };
+        if (req.value === "huge") return { value: "x".repeat(5 * 1024 * 1024) };
         return { value: req.value };
       },
       async *count(req, ctx) {
@@ -258,6 +259,14 @@ export function runTransportSuite(name: string, makePair: () => Promise<Transpor
       const err = await rejection(c.echo({ value: "x".repeat(5 * 1024 * 1024) }));
       expect(err.code).toBe(Code.ResourceExhausted);
       expect(err.rawMessage).toMatch(/exceeds maxFrameBytes 4194304/);
+      expect((await c.echo({ value: "ok" })).value).toBe("ok");
+    });
+
+    it("answers ResourceExhausted when a response exceeds maxFrameBytes, instead of going silent", async () => {
+      const c = client();
+      const err = await rejection(c.echo({ value: "huge" }, { timeoutMs: 10_000 }));
+      expect(err.code).toBe(Code.ResourceExhausted);
+      expect(err.rawMessage).toMatch(/exceeding maxFrameBytes 4194304/);
       expect((await c.echo({ value: "ok" })).value).toBe("ok");
     });
 

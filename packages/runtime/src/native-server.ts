@@ -107,6 +107,16 @@ class ServerCall extends Deadline implements IncomingCallInit, ServerCallSink {
             kind: FrameKind.RESPONSE,
             payload: toBinary(this.method.output, message),
           });
+    const limit = this.server.maxFrameBytes;
+    if (frame.byteLength > limit) {
+      // The caller must hear why, not wait for its deadline.
+      const err = new IpcError(
+        `response of ${this.method.path} is a frame of ${frame.byteLength} bytes, exceeding maxFrameBytes ${limit}`,
+        Code.ResourceExhausted,
+      );
+      this.server.send(this.st.peer, errorFrame(this.id, err));
+      return;
+    }
     this.server.send(this.st.peer, frame);
   }
 
@@ -171,6 +181,11 @@ class NativeServer implements ServerTransport {
     });
     this.sweeper = setInterval(() => this.sweep(), this.heartbeatMs);
     this.sweeper.unref?.();
+  }
+
+  /** Largest frame the channel carries, in bytes. */
+  get maxFrameBytes(): number {
+    return this.channel.maxFrameBytes;
   }
 
   /** Sends a progress update or stream item; resolves when queued (backpressure). */
