@@ -265,17 +265,21 @@ export function encodeEnvelope(e: EnvelopeInit): Uint8Array {
   checkInt("sequence", sequence);
   const method = e.methodBytes ?? (e.method ? utf8(e.method) : EMPTY);
   const payload = e.payload ?? EMPTY;
-  // Rare parts (error, hello, metadata) go through the generic sized-part path.
-  const tail: Sized[] = [];
-  if (e.error !== undefined) {
-    const f = statusField(e.error);
-    if (f) tail.push(f);
+  // Rare parts (error, hello, metadata) go through the generic sized-part path; the common frame
+  // has none and allocates nothing for them.
+  let tail: Sized[] | undefined;
+  if (e.error !== undefined || e.hello !== undefined || e.metadata !== undefined) {
+    tail = [];
+    if (e.error !== undefined) {
+      const f = statusField(e.error);
+      if (f) tail.push(f);
+    }
+    if (e.hello !== undefined) {
+      const f = helloField(e.hello);
+      if (f) tail.push(f);
+    }
+    if (e.metadata !== undefined) tail.push(...mapFields(9, e.metadata));
   }
-  if (e.hello !== undefined) {
-    const f = helloField(e.hello);
-    if (f) tail.push(f);
-  }
-  if (e.metadata !== undefined) tail.push(...mapFields(9, e.metadata));
 
   let size = 0;
   if (requestId !== 0) size += 1 + varintSize(requestId);
@@ -284,7 +288,7 @@ export function encodeEnvelope(e: EnvelopeInit): Uint8Array {
   if (deadline !== 0) size += 1 + varintSize(deadline);
   if (sequence !== 0) size += 1 + varintSize(sequence);
   if (payload.byteLength !== 0) size += lenFieldSize(1, payload.byteLength);
-  for (const t of tail) size += t.size;
+  if (tail !== undefined) for (const t of tail) size += t.size;
 
   const buf = allocFrame(size);
   let pos = 0;
@@ -316,7 +320,7 @@ export function encodeEnvelope(e: EnvelopeInit): Uint8Array {
     buf.set(payload, pos);
     pos += payload.byteLength;
   }
-  for (const t of tail) pos = t.write(buf, pos);
+  if (tail !== undefined) for (const t of tail) pos = t.write(buf, pos);
   return buf;
 }
 

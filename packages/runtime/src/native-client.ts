@@ -4,6 +4,7 @@ import type { AnyMethodDescriptor } from "./descriptor.js";
 import {
   decodeEnvelope,
   type Envelope,
+  type EnvelopeInit,
   encodeEnvelope,
   encodeMethodPath,
   FrameKind,
@@ -170,14 +171,15 @@ class NativeClient implements ClientTransport {
     const id = this.nextId++;
     let frame: Uint8Array;
     try {
-      frame = encodeEnvelope({
+      const init: EnvelopeInit = {
         requestId: id,
         kind: FrameKind.REQUEST,
         methodBytes: encodeMethodPath(method.path),
         deadlineUnixMs: call.deadline,
         payload: toBinary(method.input, call.message),
-        ...(hasKeys(call.metadata) ? { metadata: call.metadata } : {}),
-      });
+      };
+      if (hasKeys(call.metadata)) init.metadata = call.metadata;
+      frame = encodeEnvelope(init);
     } catch (e) {
       sink.onError(IpcError.from(e, Code.Internal));
       return NOOP_HANDLE;
