@@ -1,30 +1,40 @@
 /**
  * `pnpm bench`: protoipc's native binding over ZeroMQ `ipc://` against a raw zeromq.js
- * DEALER/ROUTER echo and against grpc-js over a Unix socket, all in one run on this machine.
- * Every server runs in its own child process, every client here. Prints one JSON line per
- * scenario on stdout (see README.md) and progress on stderr; exits 0 even when a target is missed.
+ * DEALER/ROUTER echo and against grpc-js over a Unix socket, then the TypeScript protoipc client
+ * against a Python protoipc server (bench/python) and the raw zeromq.js DEALER against a raw pyzmq
+ * ROUTER echo, all in one run on this machine. Every server runs in its own child process, every
+ * client here. Prints one JSON line per scenario on stdout (see README.md) and progress on
+ * stderr; exits 0 even when a target is missed.
  *
  * Environment:
  * - `BENCH_SECONDS`: duration of one measurement run, in seconds; default 3.
  * - `BENCH_WARMUP_SECONDS`: warm-up per implementation, in seconds; default 1.
  * - `BENCH_REPETITIONS`: runs per measurement (median reported); default 3.
- * - `BENCH_BASELINES_ONLY=1`: skip protoipc (its fields print as null).
+ * - `BENCH_BASELINES_ONLY=1`: skip protoipc, with TypeScript and Python servers alike (its fields
+ *   print as null).
+ * - `BENCH_PYTHON`: the Python interpreter of the Python servers; default `.venv/bin/python`.
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import * as zmq from "zeromq";
 import { createGrpcEchoClient } from "./baselines/grpc.js";
-import { createRawZmqClient } from "./baselines/raw-zeromq.js";
+import { createRawZmqClient, createRawZmqEchoClient } from "./baselines/raw-zeromq.js";
 import type { ProtoipcEchoClient } from "./protoipc-echo.js";
 import { emitLine, log } from "./report.js";
 import { type FloodImplementation, runProgressFlood } from "./scenarios/progress-flood.js";
 import {
   type EchoImplementation,
   type ImplementationName,
+  runPythonServerUnaryEcho,
   runUnaryEcho,
+  type UnaryEchoOptions,
 } from "./scenarios/unary-echo.js";
-import { type ServerProcess, startServerProcess } from "./server-process.js";
+import {
+  type ServerProcess,
+  startPythonServerProcess,
+  startServerProcess,
+} from "./server-process.js";
 
 /** Reads a positive number from the environment, or `fallback`. */
 function envNumber(name: string, fallback: number): number {
@@ -49,6 +59,94 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
     timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** What the Python scenarios share with {@link main}: where to put sockets, what to clean up. */
+interface PythonScenarioContext {
+  /** The private socket directory. */
+  readonly dir: string;
+  /** Server children; {@link main} stops them. */
+  readonly servers: ServerProcess[];
+  /** Client closers; {@link main} runs them. */
+  readonly closers: (() => Promise<void>)[];
+  readonly baselinesOnly: boolean;
+  readonly echoOptions: UnaryEchoOptions;
+  readonly repetitions: number;
+}
+
+/**
+ * The Python scenarios: the TypeScript protoipc client against the Python protoipc server
+ * (bench/python/protoipc_echo_server.py), and the raw zeromq.js DEALER client of the raw_zeromq
+ * baseline against a raw pyzmq ROUTER echo (bench/python/raw_pyzmq_echo_server.py): unary echo
+ * throughput and round trip, then the progress flood from the Python handler. A server that
+ * cannot start is reported with its reason; the other still runs.
+ */
+async function runPythonScenarios(ctx: PythonScenarioContext): Promise<void> {
+  const unavailable = new Map<ImplementationName, string>();
+  const note = (name: ImplementationName, error: unknown) => {
+    const reason = `unavailable: ${error instanceof Error ? error.message : String(error)}`;
+    unavailable.set(name, reason);
+    log(`${name} ${reason}`);
+  };
+
+  const rawAddress = `ipc://${join(ctx.dir, "raw-pyzmq.sock")}`;
+  let raw: EchoImplementation | undefined;
+  try {
+    ctx.servers.push(
+      await startPythonServerProcess("raw_pyzmq_echo_server.py", ["--bind", rawAddress]),
+    );
+    const client = createRawZmqEchoClient(rawAddress);
+    ctx.closers.push(() => client.close());
+    raw = { name: "raw_pyzmq", echo: client.echo };
+  } catch (error) {
+    note("raw_pyzmq", error);
+  }
+
+  let protoipc: ProtoipcEchoClient | undefined;
+  if (ctx.baselinesOnly) {
+    unavailable.set("protoipc_python", "skipped: BENCH_BASELINES_ONLY=1");
+  } else {
+    try {
+      const address = `ipc://${join(ctx.dir, "protoipc-python.sock")}`;
+      const { createProtoipcEchoClient } = await import("./protoipc-echo.js");
+      ctx.servers.push(
+        await startPythonServerProcess("protoipc_echo_server.py", ["--bind", address]),
+      );
+      const client = createProtoipcEchoClient(address);
+      ctx.closers.push(() => client.close());
+      await withTimeout(
+        client.echo(new Uint8Array(PAYLOAD_BYTES)),
+        PROBE_TIMEOUT_MS,
+        "first echo to the Python protoipc server",
+      );
+      protoipc = client;
+    } catch (error) {
+      note("protoipc_python", error);
+    }
+  }
+
+  const echoImplementations: EchoImplementation[] = [
+    ...(protoipc === undefined ? [] : [{ name: "protoipc_python" as const, echo: protoipc.echo }]),
+    ...(raw === undefined ? [] : [raw]),
+  ];
+  const lines = await runPythonServerUnaryEcho(echoImplementations, unavailable, ctx.echoOptions);
+  for (const line of lines) emitLine(line);
+
+  const floodUnavailable = new Map<string, string>();
+  const reason = unavailable.get("protoipc_python");
+  if (reason !== undefined) floodUnavailable.set("protoipc_python", reason);
+  emitLine(
+    await runProgressFlood(
+      protoipc === undefined ? [] : [{ name: "protoipc_python", flood: protoipc.flood }],
+      floodUnavailable,
+      {
+        count: FLOOD_COUNT,
+        repetitions: ctx.repetitions,
+        candidate: "protoipc_python",
+        scenarioPrefix: "python_server_",
+      },
+    ),
+  );
 }
 
 async function main(): Promise<void> {
@@ -130,13 +228,14 @@ async function main(): Promise<void> {
       { name: "raw_zeromq", echo: raw.echo },
       { name: "grpc_js", echo: grpc.echo },
     ];
-    const lines = await runUnaryEcho(echoImplementations, unavailable, {
+    const echoOptions: UnaryEchoOptions = {
       payloadBytes: PAYLOAD_BYTES,
       concurrency: CONCURRENCY,
       durationMs,
       warmupMs,
       repetitions,
-    });
+    };
+    const lines = await runUnaryEcho(echoImplementations, unavailable, echoOptions);
     for (const line of lines) emitLine(line);
 
     const floodImplementations: FloodImplementation[] = [
@@ -149,6 +248,8 @@ async function main(): Promise<void> {
         repetitions,
       }),
     );
+
+    await runPythonScenarios({ dir, servers, closers, baselinesOnly, echoOptions, repetitions });
   } finally {
     await cleanup();
     process.off("SIGINT", onSignal);

@@ -1,11 +1,18 @@
 /**
  * Runs a benchmark server in a child process, so client and server each get a core, as in a real
- * two-process deployment. The child is a tsx entry under `servers/`; it reports readiness over
- * the IPC channel (see {@link signalReady}) and exits when the parent sends a stop message or
- * disconnects.
+ * two-process deployment.
+ *
+ * - A TypeScript child is a tsx entry under `servers/` ({@link startServerProcess}); it reports
+ *   readiness over the IPC channel (see {@link runServerChild}) and exits when the parent sends a
+ *   stop message or disconnects.
+ * - A Python child is a script under `bench/python/` run with the repository's venv
+ *   ({@link startPythonServerProcess}); it prints `ready` on stdout once bound, exits on SIGTERM,
+ *   and, started with `--exit-with-parent`, when its stdin pipe closes, i.e. when this process
+ *   is gone (see bench/python/bench_child.py).
  */
-import { type ChildProcess, fork } from "node:child_process";
+import { type ChildProcess, fork, spawn } from "node:child_process";
 import { createRequire } from "node:module";
+import { createInterface } from "node:readline";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
 /** Messages between the parent and a server child. */
@@ -91,6 +98,117 @@ async function stopChild(child: ChildProcess): Promise<void> {
   const timer = setTimeout(() => child.kill("SIGKILL"), STOP_TIMEOUT_MS);
   await exited;
   clearTimeout(timer);
+}
+
+/** The repository root (this file is bench/src/server-process.ts). */
+const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
+
+/**
+ * The Python interpreter of the Python servers: `BENCH_PYTHON` when set, else the repository's
+ * venv (`.venv/bin/python`, created by `pnpm install`).
+ */
+export function pythonInterpreter(): string {
+  const override = process.env.BENCH_PYTHON;
+  return override !== undefined && override !== "" ? override : `${REPO_ROOT}.venv/bin/python`;
+}
+
+/**
+ * Runs `bench/python/<script>` with {@link pythonInterpreter}, `PYTHONPATH=bench/python` (paths
+ * from the repository root, whatever the current directory) and `args` plus `--exit-with-parent`,
+ * and resolves once it printed `ready` on stdout. Its other stdout lines go to stderr (stdout is
+ * the benchmark's JSON lines); its stderr is inherited.
+ *
+ * The returned {@link ServerProcess}'s `stop()` sends SIGTERM and kills the child if it has not
+ * exited after 5 s, as for a TypeScript child.
+ *
+ * @throws Error when the child cannot start, exits before `ready`, or is not ready within 30 s
+ */
+export async function startPythonServerProcess(
+  script: string,
+  args: readonly string[],
+): Promise<ServerProcess> {
+  const pythonDir = `${REPO_ROOT}bench/python`;
+  const inherited = process.env.PYTHONPATH;
+  const child = spawn(
+    pythonInterpreter(),
+    [`${pythonDir}/${script}`, ...args, "--exit-with-parent"],
+    {
+      cwd: REPO_ROOT,
+      env: {
+        ...process.env,
+        PYTHONPATH:
+          inherited === undefined || inherited === "" ? pythonDir : `${pythonDir}:${inherited}`,
+        // Unbuffered output, so `ready` and any error reach the parent at once.
+        PYTHONUNBUFFERED: "1",
+      },
+      // stdin: a pipe the child only watches for end of file (the parent is gone).
+      stdio: ["pipe", "pipe", "inherit"],
+    },
+  );
+  // Never written to; an EPIPE once the child is gone is of no interest.
+  child.stdin?.on("error", () => {});
+  try {
+    await waitReadyLine(script, child);
+  } catch (error) {
+    child.kill("SIGKILL");
+    throw error;
+  }
+  return {
+    name: script,
+    async stop() {
+      await stopChild(child);
+      child.stdin?.destroy();
+    },
+  };
+}
+
+/**
+ * Resolves once `child` printed the line `ready` on stdout; every other stdout line, before and
+ * after, is copied to stderr with the script's name.
+ */
+function waitReadyLine(script: string, child: ChildProcess): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const stdout = child.stdout;
+    if (stdout === null) {
+      reject(new Error(`server ${script}: no stdout pipe`));
+      return;
+    }
+    let ready = false;
+    const lines = createInterface({ input: stdout, crlfDelay: Number.POSITIVE_INFINITY });
+    const timer = setTimeout(() => {
+      done();
+      reject(new Error(`server ${script} not ready after ${READY_TIMEOUT_MS} ms`));
+    }, READY_TIMEOUT_MS);
+    const onLine = (line: string) => {
+      if (!ready && line.trim() === "ready") {
+        ready = true;
+        done();
+        resolve();
+      } else {
+        process.stderr.write(`[${script}] ${line}\n`);
+      }
+    };
+    const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
+      done();
+      reject(new Error(`server ${script} exited before ready (code ${code}, signal ${signal})`));
+    };
+    // Kept for the child's lifetime: an "error" event without a listener would crash the bench.
+    const onError = (error: Error) => {
+      if (ready) {
+        process.stderr.write(`[${script}] child process error: ${error.message}\n`);
+        return;
+      }
+      done();
+      reject(new Error(`server ${script} could not start: ${error.message}`));
+    };
+    const done = () => {
+      clearTimeout(timer);
+      child.off("exit", onExit);
+    };
+    lines.on("line", onLine);
+    child.once("exit", onExit);
+    child.on("error", onError);
+  });
 }
 
 /**

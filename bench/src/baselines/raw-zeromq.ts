@@ -124,26 +124,52 @@ class CorrelatedDealer {
   }
 }
 
+/** The echo half of the raw baseline's client: one DEALER socket to a ROUTER that echoes frames. */
+export interface RawZmqEchoClient {
+  /** Sends `payload` and resolves with the echoed bytes. */
+  echo(payload: Uint8Array): Promise<Buffer>;
+  /** Closes the socket and rejects the calls still pending. */
+  close(): Promise<void>;
+}
+
+/** Sends `payload` as `[id][payload]` through `dealer` and resolves with the echoed payload. */
+function echoThrough(dealer: CorrelatedDealer, payload: Uint8Array): Promise<Buffer> {
+  return new Promise<Buffer>((resolve, reject) => {
+    const id = dealer.add({
+      onFrame(frame) {
+        dealer.delete(id);
+        resolve(frame.subarray(ID_BYTES));
+      },
+      onClose: reject,
+    });
+    const frame = Buffer.allocUnsafe(ID_BYTES + payload.length);
+    writeId(frame, id);
+    frame.set(payload, ID_BYTES);
+    dealer.write(frame);
+  });
+}
+
+/**
+ * Connects the raw baseline's echo client to `address`, a ROUTER that returns every
+ * `[routing id, frame]` unchanged: the zeromq.js ROUTER of {@link serveRawZmq} or the raw pyzmq
+ * ROUTER of bench/python/raw_pyzmq_echo_server.py. The caller closes it.
+ */
+export function createRawZmqEchoClient(address: string): RawZmqEchoClient {
+  const dealer = new CorrelatedDealer(address);
+  return {
+    echo: (payload) => echoThrough(dealer, payload),
+    async close() {
+      dealer.close();
+    },
+  };
+}
+
 /** Connects the raw baseline's client to `addresses`. The caller closes it. */
 export function createRawZmqClient(addresses: RawZmqAddresses): RawZmqClient {
   const echoDealer = new CorrelatedDealer(addresses.echo);
   const floodDealer = new CorrelatedDealer(addresses.flood);
   return {
-    echo(payload) {
-      return new Promise<Buffer>((resolve, reject) => {
-        const id = echoDealer.add({
-          onFrame(frame) {
-            echoDealer.delete(id);
-            resolve(frame.subarray(ID_BYTES));
-          },
-          onClose: reject,
-        });
-        const frame = Buffer.allocUnsafe(ID_BYTES + payload.length);
-        writeId(frame, id);
-        frame.set(payload, ID_BYTES);
-        echoDealer.write(frame);
-      });
-    },
+    echo: (payload) => echoThrough(echoDealer, payload),
     flood(count, onUpdate) {
       return new Promise<number>((resolve, reject) => {
         const id = floodDealer.add({

@@ -4,13 +4,16 @@
  * call's start to its result) and updates lost (requested minus received), and checks the
  * sequence numbers arrive consecutive (1, 2, 3, ...). The raw zeromq.js flood runs beside it for
  * scale; the issue's target is on losses only.
+ *
+ * The same scenario runs against the Python protoipc server (`protoipc_python`, the TypeScript
+ * client receiving the updates a Python handler sends), alone: the target is on losses only.
  */
 import { elapsedMsSince, median, nowMs } from "../measure.js";
 import { formatCount, log, ratio, round } from "../report.js";
 
 /** One implementation's flood client. */
 export interface FloodImplementation {
-  readonly name: "protoipc" | "raw_zeromq";
+  readonly name: "protoipc" | "raw_zeromq" | "protoipc_python";
   /**
    * Asks for `count` updates; `onUpdate` sees each sequence number in arrival order. Resolves
    * with the server's count of sent updates.
@@ -24,6 +27,13 @@ export interface ProgressFloodOptions {
   readonly count: number;
   /** Calls per implementation; the median rate and the worst loss are reported. */
   readonly repetitions: number;
+  /**
+   * The implementation the target applies to (`updates_per_s`, `updates_lost`, ...); default
+   * `protoipc`.
+   */
+  readonly candidate?: FloodImplementation["name"];
+  /** Prefix of the scenario name, e.g. `python_server_`; default none. */
+  readonly scenarioPrefix?: string;
 }
 
 /** The outcome of one flood call. */
@@ -83,45 +93,58 @@ export async function runProgressFlood(
     }
   }
 
+  const candidate = options.candidate ?? "protoipc";
+  // At most one baseline, for scale: the raw zeromq.js flood beside protoipc; none for Python.
+  const baseline = implementations.find((i) => i.name !== candidate)?.name;
   const rate = (name: string) => {
     const r = runs.get(name);
     return r === undefined ? null : round(median(r.map((x) => x.updatesPerSecond)), 0);
   };
-  const protoipcRuns = runs.get("protoipc");
+  const candidateRuns = runs.get(candidate);
   const lost =
-    protoipcRuns === undefined
+    candidateRuns === undefined
       ? null
-      : Math.max(...protoipcRuns.map((r) => options.count - r.received));
+      : Math.max(...candidateRuns.map((r) => options.count - r.received));
   const outOfSequence =
-    protoipcRuns === undefined ? null : Math.max(...protoipcRuns.map((r) => r.outOfSequence));
-  const errors = protoipcRuns?.flatMap((r) => (r.error === undefined ? [] : [r.error])) ?? [];
+    candidateRuns === undefined ? null : Math.max(...candidateRuns.map((r) => r.outOfSequence));
+  const errors = candidateRuns?.flatMap((r) => (r.error === undefined ? [] : [r.error])) ?? [];
   // The issue's target: no update lost; updates out of sequence or a failed call miss it too.
   const met = lost === null ? null : lost === 0 && outOfSequence === 0 && errors.length === 0;
+  const count = options.count % 1000 === 0 ? `${options.count / 1000}k` : `${options.count}`;
+  const perSecond = (r: readonly FloodRun[] | undefined) =>
+    r?.map((x) => round(x.updatesPerSecond, 0)) ?? null;
   const line: Record<string, unknown> = {
-    scenario: `progress_${options.count % 1000 === 0 ? `${options.count / 1000}k` : options.count}_updates`,
+    scenario: `${options.scenarioPrefix ?? ""}progress_${count}_updates`,
     unit: "updates/s",
     count: options.count,
-    updates_per_s: rate("protoipc"),
+    updates_per_s: rate(candidate),
     updates_lost: lost,
     out_of_sequence: outOfSequence,
     target: "updates_lost == 0",
     met,
-    raw_zeromq_updates_per_s: rate("raw_zeromq"),
-    ratio_vs_raw_zeromq: ratio(rate("protoipc"), rate("raw_zeromq")),
-    runs: {
-      protoipc: protoipcRuns?.map((r) => round(r.updatesPerSecond, 0)) ?? null,
-      raw_zeromq: runs.get("raw_zeromq")?.map((r) => round(r.updatesPerSecond, 0)) ?? null,
-    },
-    ratio_per_round:
-      protoipcRuns?.map((r, i) =>
-        ratio(r.updatesPerSecond, runs.get("raw_zeromq")?.[i]?.updatesPerSecond ?? null),
-      ) ?? null,
   };
-  if (errors.length > 0) line.protoipc_errors = errors;
-  const rawErrors = runs
-    .get("raw_zeromq")
-    ?.flatMap((r) => (r.error === undefined ? [] : [r.error]));
-  if (rawErrors !== undefined && rawErrors.length > 0) line.raw_zeromq_errors = rawErrors;
+  if (baseline === undefined) {
+    line.runs = { [candidate]: perSecond(candidateRuns) };
+  } else {
+    line[`${baseline}_updates_per_s`] = rate(baseline);
+    line[`ratio_vs_${baseline}`] = ratio(rate(candidate), rate(baseline));
+    line.runs = {
+      [candidate]: perSecond(candidateRuns),
+      [baseline]: perSecond(runs.get(baseline)),
+    };
+    line.ratio_per_round =
+      candidateRuns?.map((r, i) =>
+        ratio(r.updatesPerSecond, runs.get(baseline)?.[i]?.updatesPerSecond ?? null),
+      ) ?? null;
+  }
+  if (errors.length > 0) line[`${candidate}_errors`] = errors;
+  const baselineErrors =
+    baseline === undefined
+      ? undefined
+      : runs.get(baseline)?.flatMap((r) => (r.error === undefined ? [] : [r.error]));
+  if (baseline !== undefined && baselineErrors !== undefined && baselineErrors.length > 0) {
+    line[`${baseline}_errors`] = baselineErrors;
+  }
   for (const [name, reason] of unavailable) line[`${name}_error`] = reason;
   return line;
 }

@@ -6,13 +6,24 @@
  * - round trip with one call in flight, mean / p50 / p99 in microseconds.
  *
  * Each measurement runs `repetitions` times; the reported value is the median of the runs.
+ * {@link runUnaryEcho} compares protoipc (TypeScript on both sides) with raw zeromq.js and
+ * grpc-js; {@link runPythonServerUnaryEcho} compares the TypeScript protoipc client against a
+ * Python protoipc server with the raw zeromq.js DEALER against a raw pyzmq ROUTER.
  */
 import { randomBytes } from "node:crypto";
 import { measureRoundTrip, measureThroughput, median, warmUp } from "../measure.js";
 import { formatCount, formatTarget, log, meets, ratio, round, type Target } from "../report.js";
 
-/** The implementations compared. */
-export type ImplementationName = "protoipc" | "raw_zeromq" | "grpc_js";
+/**
+ * The implementations compared: TypeScript servers (`protoipc`, `raw_zeromq`, `grpc_js`) and
+ * Python servers (`protoipc_python`, `raw_pyzmq`), every client in TypeScript.
+ */
+export type ImplementationName =
+  | "protoipc"
+  | "raw_zeromq"
+  | "grpc_js"
+  | "protoipc_python"
+  | "raw_pyzmq";
 
 /** One implementation's echo client. */
 export interface EchoImplementation {
@@ -39,6 +50,8 @@ export interface UnaryEchoOptions {
 const THROUGHPUT_VS_RAW: Target = { op: ">=", value: 0.9 };
 const ROUND_TRIP_VS_RAW: Target = { op: "<=", value: 1.15 };
 const THROUGHPUT_VS_GRPC: Target = { op: ">=", value: 8 };
+/** Target of the issue: a Python protoipc server against a raw pyzmq ROUTER echo. */
+const PYTHON_THROUGHPUT_VS_RAW_PYZMQ: Target = { op: ">=", value: 0.5 };
 
 interface Runs {
   readonly callsPerSecond: number[];
@@ -47,16 +60,24 @@ interface Runs {
   readonly p99Us: number[];
 }
 
+/** What {@link measureEchoes} measured: the runs of every implementation that did not fail. */
+interface EchoMeasurements {
+  readonly options: UnaryEchoOptions;
+  readonly runs: ReadonlyMap<ImplementationName, Runs>;
+  /** Implementations unavailable or failed, with the reason. */
+  readonly failures: ReadonlyMap<ImplementationName, string>;
+}
+
 /**
- * Runs the scenario over `implementations` and returns its result lines (throughput and round
- * trip against raw zeromq.js, then against grpc-js). An implementation listed in `unavailable`,
- * or one that echoes wrong bytes or whose call fails, is reported as null with its reason.
+ * Checks, warms up and measures every implementation: `repetitions` interleaved rounds of
+ * throughput, then of round trip. An implementation listed in `unavailable`, or one that echoes
+ * wrong bytes or whose call fails, is left out and listed in `failures` with its reason.
  */
-export async function runUnaryEcho(
+async function measureEchoes(
   implementations: readonly EchoImplementation[],
   unavailable: ReadonlyMap<ImplementationName, string>,
   options: UnaryEchoOptions,
-): Promise<Record<string, unknown>[]> {
+): Promise<EchoMeasurements> {
   const payload = new Uint8Array(randomBytes(options.payloadBytes));
   const runs = new Map<ImplementationName, Runs>();
   // An implementation whose call fails is dropped from the rest of the scenario and reported
@@ -115,74 +136,148 @@ export async function runUnaryEcho(
       });
     }
   }
+  return { options, runs, failures };
+}
 
-  const stat = (name: ImplementationName, key: keyof Runs, digits: number) => {
-    const values = runs.get(name)?.[key];
+/** Builds the result lines of one candidate against its baselines from {@link measureEchoes}. */
+class EchoLines {
+  readonly #m: EchoMeasurements;
+  readonly #candidate: ImplementationName;
+  readonly #errors: Record<string, string> = {};
+
+  constructor(measurements: EchoMeasurements, candidate: ImplementationName) {
+    this.#m = measurements;
+    this.#candidate = candidate;
+    for (const [name, reason] of measurements.failures) this.#errors[`${name}_error`] = reason;
+  }
+
+  #stat(name: ImplementationName, key: keyof Runs, digits: number): number | null {
+    const values = this.#m.runs.get(name)?.[key];
     return values === undefined ? null : round(median(values), digits);
-  };
-  const all = (name: ImplementationName, key: keyof Runs, digits: number) =>
-    runs.get(name)?.[key].map((v) => round(v, digits)) ?? null;
-  // protoipc ÷ baseline per round: the two runs of a round are adjacent in time, so these show
-  // how much of the spread is the machine's rather than the implementations'.
-  const paired = (baseline: ImplementationName, key: keyof Runs) => {
-    const p = runs.get("protoipc")?.[key];
-    const b = runs.get(baseline)?.[key];
+  }
+
+  #all(name: ImplementationName, key: keyof Runs, digits: number): number[] | null {
+    return this.#m.runs.get(name)?.[key].map((v) => round(v, digits)) ?? null;
+  }
+
+  /**
+   * Candidate ÷ baseline per round: the two runs of a round are adjacent in time, so these show
+   * how much of the spread is the machine's rather than the implementations'.
+   */
+  #paired(baseline: ImplementationName, key: keyof Runs): (number | null)[] | null {
+    const p = this.#m.runs.get(this.#candidate)?.[key];
+    const b = this.#m.runs.get(baseline)?.[key];
     if (p === undefined || b === undefined) return null;
     return p.map((v, i) => ratio(v, b[i] ?? null));
-  };
-  const errors: Record<string, string> = {};
-  for (const [name, reason] of failures) errors[`${name}_error`] = reason;
+  }
 
-  const size = `${options.payloadBytes}B`;
-  const throughputLine = (baseline: ImplementationName, scenario: string, target: Target) => {
-    const r = ratio(stat("protoipc", "callsPerSecond", 0), stat(baseline, "callsPerSecond", 0));
+  /** The throughput line: calls/s with `concurrency` in flight, candidate against `baseline`. */
+  throughput(
+    baseline: ImplementationName,
+    scenario: string,
+    target: Target,
+  ): Record<string, unknown> {
+    const c = this.#candidate;
+    const r = ratio(this.#stat(c, "callsPerSecond", 0), this.#stat(baseline, "callsPerSecond", 0));
     return {
       scenario,
       unit: "calls/s",
-      in_flight: options.concurrency,
-      protoipc: stat("protoipc", "callsPerSecond", 0),
-      [baseline]: stat(baseline, "callsPerSecond", 0),
+      in_flight: this.#m.options.concurrency,
+      [c]: this.#stat(c, "callsPerSecond", 0),
+      [baseline]: this.#stat(baseline, "callsPerSecond", 0),
       [`ratio_vs_${baseline}`]: r,
       target: formatTarget(target),
       met: meets(r, target),
       runs: {
-        protoipc: all("protoipc", "callsPerSecond", 0),
-        [baseline]: all(baseline, "callsPerSecond", 0),
+        [c]: this.#all(c, "callsPerSecond", 0),
+        [baseline]: this.#all(baseline, "callsPerSecond", 0),
       },
-      ratio_per_round: paired(baseline, "callsPerSecond"),
-      ...errors,
+      ratio_per_round: this.#paired(baseline, "callsPerSecond"),
+      ...this.#errors,
     };
-  };
-  const roundTripLine = (baseline: ImplementationName, scenario: string, target?: Target) => {
-    const r = ratio(stat("protoipc", "meanUs", 2), stat(baseline, "meanUs", 2));
+  }
+
+  /** The round trip line: mean (p50, p99) µs, one call in flight, candidate against `baseline`. */
+  roundTrip(
+    baseline: ImplementationName,
+    scenario: string,
+    target?: Target,
+  ): Record<string, unknown> {
+    const c = this.#candidate;
+    const r = ratio(this.#stat(c, "meanUs", 2), this.#stat(baseline, "meanUs", 2));
     return {
       scenario,
       unit: "us",
       in_flight: 1,
-      protoipc: stat("protoipc", "meanUs", 2),
-      [baseline]: stat(baseline, "meanUs", 2),
+      [c]: this.#stat(c, "meanUs", 2),
+      [baseline]: this.#stat(baseline, "meanUs", 2),
       [`ratio_vs_${baseline}`]: r,
       target: formatTarget(target),
       met: meets(r, target),
-      protoipc_p50: stat("protoipc", "p50Us", 2),
-      protoipc_p99: stat("protoipc", "p99Us", 2),
-      [`${baseline}_p50`]: stat(baseline, "p50Us", 2),
-      [`${baseline}_p99`]: stat(baseline, "p99Us", 2),
-      runs: { protoipc: all("protoipc", "meanUs", 2), [baseline]: all(baseline, "meanUs", 2) },
-      ratio_per_round: paired(baseline, "meanUs"),
-      ...errors,
+      [`${c}_p50`]: this.#stat(c, "p50Us", 2),
+      [`${c}_p99`]: this.#stat(c, "p99Us", 2),
+      [`${baseline}_p50`]: this.#stat(baseline, "p50Us", 2),
+      [`${baseline}_p99`]: this.#stat(baseline, "p99Us", 2),
+      runs: { [c]: this.#all(c, "meanUs", 2), [baseline]: this.#all(baseline, "meanUs", 2) },
+      ratio_per_round: this.#paired(baseline, "meanUs"),
+      ...this.#errors,
     };
-  };
+  }
+}
+
+/**
+ * Runs the scenario over `implementations` (protoipc, raw_zeromq, grpc_js) and returns its result
+ * lines (throughput and round trip against raw zeromq.js, then against grpc-js). An
+ * implementation listed in `unavailable`, or one that echoes wrong bytes or whose call fails, is
+ * reported as null with its reason.
+ */
+export async function runUnaryEcho(
+  implementations: readonly EchoImplementation[],
+  unavailable: ReadonlyMap<ImplementationName, string>,
+  options: UnaryEchoOptions,
+): Promise<Record<string, unknown>[]> {
+  const lines = new EchoLines(
+    await measureEchoes(implementations, unavailable, options),
+    "protoipc",
+  );
+  const size = `${options.payloadBytes}B`;
   return [
-    throughputLine(
+    lines.throughput(
       "raw_zeromq",
       `unary_echo_${size}_throughput_${options.concurrency}_in_flight`,
       THROUGHPUT_VS_RAW,
     ),
-    roundTripLine("raw_zeromq", `unary_echo_${size}_round_trip_1_in_flight`, ROUND_TRIP_VS_RAW),
-    throughputLine("grpc_js", `unary_echo_${size}_throughput_vs_grpc`, THROUGHPUT_VS_GRPC),
+    lines.roundTrip("raw_zeromq", `unary_echo_${size}_round_trip_1_in_flight`, ROUND_TRIP_VS_RAW),
+    lines.throughput("grpc_js", `unary_echo_${size}_throughput_vs_grpc`, THROUGHPUT_VS_GRPC),
     // No target in the issue: printed so the round trip against grpc-js is on record too.
-    roundTripLine("grpc_js", `unary_echo_${size}_round_trip_vs_grpc`),
+    lines.roundTrip("grpc_js", `unary_echo_${size}_round_trip_vs_grpc`),
+  ];
+}
+
+/**
+ * Runs the scenario against the Python servers, `implementations` being protoipc_python (the
+ * TypeScript protoipc client to the Python protoipc server) and raw_pyzmq (the raw zeromq.js
+ * DEALER client to the raw pyzmq ROUTER echo), and returns its result lines: throughput (target
+ * `>= 0.5`) and, on record, the round trip.
+ */
+export async function runPythonServerUnaryEcho(
+  implementations: readonly EchoImplementation[],
+  unavailable: ReadonlyMap<ImplementationName, string>,
+  options: UnaryEchoOptions,
+): Promise<Record<string, unknown>[]> {
+  const lines = new EchoLines(
+    await measureEchoes(implementations, unavailable, options),
+    "protoipc_python",
+  );
+  const size = `${options.payloadBytes}B`;
+  return [
+    lines.throughput(
+      "raw_pyzmq",
+      `python_server_unary_echo_${size}_throughput_${options.concurrency}_in_flight`,
+      PYTHON_THROUGHPUT_VS_RAW_PYZMQ,
+    ),
+    // No target in the issue: printed so the one-in-flight round trip to Python is on record.
+    lines.roundTrip("raw_pyzmq", `python_server_unary_echo_${size}_round_trip_1_in_flight`),
   ];
 }
 

@@ -1,0 +1,1 @@
+"""The benchmark schema of ``pnpm bench`` (proto/bench), generated for the Python servers."""
