@@ -433,6 +433,10 @@ class RouterChannel implements ZmqRouterChannel {
   private async readLoop(socket: Router, handlers: ServerFrameHandlers): Promise<void> {
     const maxFrameBytes = this.maxFrameBytes;
     for (;;) {
+      // Let the writer (started a microtask after a reply is queued) send what the last message's
+      // handlers answered before this loop asks libzmq for the next message: a reply then leaves
+      // without waiting behind a receive call.
+      await undefined;
       let message: Buffer[];
       try {
         message = await socket.receive();
