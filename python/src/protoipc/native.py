@@ -472,6 +472,9 @@ class _ServerCall:
         return self._reason
 
     def arm(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Starts the deadline timer, unless the call has ended already."""
+        if self.done:
+            return
         delay = max(0.0, (self.deadline_unix_ms - _now_ms()) / 1000)
         self._timer = loop.call_later(delay, self._on_deadline)
 
@@ -718,8 +721,10 @@ class NativeServerTransport(ServerTransport):
             return
         call = _ServerCall(self, st, request_id, method, deadline, dict(env.metadata))
         st.calls[request_id] = call
-        call.arm(loop)
         dispatcher.invoke(request, call)
+        # Arm the deadline timer only after the handler's first step: most calls finish in it, and
+        # a timer armed and cancelled per call was a tenth of the server's CPU (bench profile).
+        loop.call_soon(call.arm, loop)
 
     def _sweep(self) -> None:
         """Drops clients silent for 3 heartbeat intervals, cancelling their calls."""
