@@ -1,4 +1,4 @@
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { create, fromBinary } from "@bufbuild/protobuf";
 import { anyPack, StringValueSchema } from "@bufbuild/protobuf/wkt";
 import { describe, expect, it } from "vitest";
 import {
@@ -10,6 +10,7 @@ import {
 } from "./envelope-codec.js";
 import { Code, IpcError } from "./error.js";
 import { EnvelopeSchema } from "./gen/protoipc/v1/envelope_pb.js";
+import { encodeReferenceEnvelope } from "./testing/reference-envelope.js";
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 
@@ -60,31 +61,14 @@ const frames: Record<string, EnvelopeInit> = {
   },
 };
 
-function reference(e: EnvelopeInit): Uint8Array {
-  return toBinary(
-    EnvelopeSchema,
-    create(EnvelopeSchema, {
-      requestId: BigInt(e.requestId ?? 0),
-      kind: e.kind,
-      method: e.method ?? "",
-      deadlineUnixMs: BigInt(e.deadlineUnixMs ?? 0),
-      sequence: BigInt(e.sequence ?? 0),
-      payload: e.payload ?? new Uint8Array(),
-      ...(e.error ? { error: e.error } : {}),
-      ...(e.hello ? { hello: e.hello } : {}),
-      metadata: { ...e.metadata },
-    }),
-  );
-}
-
 describe("envelope codec", () => {
   for (const [name, init] of Object.entries(frames)) {
     it(`encodes a ${name} frame byte for byte like @bufbuild/protobuf`, () => {
-      expect(hex(encodeEnvelope(init))).toBe(hex(reference(init)));
+      expect(hex(encodeEnvelope(init))).toBe(hex(encodeReferenceEnvelope(init)));
     });
 
     it(`decodes a ${name} frame written by @bufbuild/protobuf`, () => {
-      const d = decodeEnvelope(reference(init));
+      const d = decodeEnvelope(encodeReferenceEnvelope(init));
       expect(d.requestId).toBe(init.requestId ?? 0);
       expect(d.kind).toBe(init.kind);
       expect(d.method).toBe(init.method ?? "");

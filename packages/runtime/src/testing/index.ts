@@ -1,1 +1,2 @@
+export * from "./reference-envelope.js";
 export * from "./test-service.js";
