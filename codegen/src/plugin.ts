@@ -3,6 +3,8 @@ import type { CodeGeneratorRequest, CodeGeneratorResponse } from "@bufbuild/prot
 import { createEcmaScriptPlugin, type Plugin, type Schema } from "@bufbuild/protoplugin";
 import { emitService } from "./emit.js";
 import { resolveService } from "./service-model.js";
+import { emitValidators } from "./validate-emit.js";
+import { planValidators } from "./validate-model.js";
 
 /** The plugin's name, as buf and protoc call it and as generated preambles print it. */
 export const PLUGIN_NAME = "protoc-gen-ipc-es";
@@ -56,13 +58,21 @@ function generateTs(schema: Schema): void {
     registry ??= createRegistry(...schema.allFiles);
     // Resolve (and so check) every service before printing anything of the file.
     const services = file.services.map((service) => resolveService(service, registry!));
+    const roots = [
+      ...new Map(
+        file.services.flatMap((s) => s.methods.map((m) => [m.input.typeName, m.input])),
+      ).values(),
+    ];
+    const plans = planValidators(roots);
+    const validated = new Set([...plans.keys()].filter((n) => roots.some((r) => r.typeName === n)));
     const f = schema.generateFile(`${file.name}_ipc.ts`);
     f.preamble(file);
+    emitValidators(f, plans, roots);
     for (const [i, service] of services.entries()) {
       if (i > 0) {
         f.print();
       }
-      emitService(f, service);
+      emitService(f, service, validated);
     }
   }
 }
