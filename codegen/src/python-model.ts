@@ -8,6 +8,7 @@ import {
   upperSnakeCase,
 } from "./python-names.js";
 import { type MethodModel, resolveService, type ServiceModel } from "./service-model.js";
+import { type MessagePlan, planValidators } from "./validate-model.js";
 
 /** One rpc with the Python names the emitters print. */
 export interface PythonMethodModel {
@@ -58,10 +59,21 @@ export interface PythonFileModel {
    * `pixels_pb2.Outer.Inner`, `empty_pb2.Empty`.
    */
   messageRef(message: DescMessage): string;
+  /** The validator plans of the request types and the messages they reach (validate-model.ts). */
+  readonly plans: ReadonlyMap<string, MessagePlan>;
+  /** The request types with a validator, in first-use order. */
+  readonly validatedInputs: readonly DescMessage[];
 }
 
 /** Names the generated files import besides the message modules. */
-const FIXED_NAMES = ["AsyncIterator", "ClassVar", "Mapping", "Sequence", "protoipc"];
+const FIXED_NAMES = [
+  "AsyncIterator",
+  "ClassVar",
+  "Mapping",
+  "Sequence",
+  "protoipc",
+  "_validate",
+];
 
 /**
  * Resolves the services of `file` (options checked by {@link resolveService}) and names everything
@@ -87,6 +99,14 @@ export function resolvePythonFile(file: DescFile, registry: Registry): PythonFil
       }
     }
   }
+  const roots = [
+    ...new Map(
+      services.flatMap((s) => s.methods.map((m) => [m.model.desc.input.typeName, m.model.desc.input])),
+    ).values(),
+  ];
+  const plans = planValidators(roots);
+  const validatedInputs = roots.filter((r) => plans.has(r.typeName));
+  for (const plan of plans.values()) messages.push(plan.desc);
   const imports = resolveImports(messages);
   const bindings = new Map(imports.map((i) => [i.module, i.binding]));
   const messageRef = (message: DescMessage): string => {
@@ -108,6 +128,8 @@ export function resolvePythonFile(file: DescFile, registry: Registry): PythonFil
       s.methods.some((m) => m.model.kind === "server_streaming"),
     ),
     messageRef,
+    plans,
+    validatedInputs,
   };
 }
 
