@@ -66,14 +66,7 @@ export interface PythonFileModel {
 }
 
 /** Names the generated files import besides the message modules. */
-const FIXED_NAMES = [
-  "AsyncIterator",
-  "ClassVar",
-  "Mapping",
-  "Sequence",
-  "protoipc",
-  "_validate",
-];
+const FIXED_NAMES = ["AsyncIterator", "ClassVar", "Mapping", "Sequence", "protoipc", "_validate"];
 
 /**
  * Resolves the services of `file` (options checked by {@link resolveService}) and names everything
@@ -101,7 +94,9 @@ export function resolvePythonFile(file: DescFile, registry: Registry): PythonFil
   }
   const roots = [
     ...new Map(
-      services.flatMap((s) => s.methods.map((m) => [m.model.desc.input.typeName, m.model.desc.input])),
+      services.flatMap((s) =>
+        s.methods.map((m) => [m.model.desc.input.typeName, m.model.desc.input]),
+      ),
     ).values(),
   ];
   const plans = planValidators(roots);

@@ -45,7 +45,9 @@ export function emitPyValidators(f: PythonPrinter, file: PythonFileModel): void 
       `def ${pyValidatorName(root)}(m: ${file.messageRef(root)}) -> list[_validate.Violation]:`,
     );
     side.indent(() => {
-      side.print(`"""The violations of ${root.typeName}'s buf.validate rules; empty when valid."""`);
+      side.print(
+        `"""The violations of ${root.typeName}'s buf.validate rules; empty when valid."""`,
+      );
       side.print("out: list[_validate.Violation] = []");
       side.print(`${walkerName(root)}(m, out, None)`);
       side.print("return out");
@@ -123,7 +125,8 @@ class PyEmitter {
     const isSet =
       field.oneof !== undefined
         ? `m.WhichOneof(${pythonString(field.oneof.name)}) == ${pythonString(field.name)}`
-        : field.fieldKind === "message" || (field.presence !== 2 && field.fieldKind !== "list" && field.fieldKind !== "map")
+        : field.fieldKind === "message" ||
+            (field.presence !== 2 && field.fieldKind !== "list" && field.fieldKind !== "map")
           ? `m.HasField(${pythonString(field.name)})`
           : implicitIsSet(field, v);
     const required = `out.append(_validate.violation(up, ${F}, None, "required", "required", "value is required"))`;
@@ -207,7 +210,13 @@ class PyEmitter {
     switch (c.k) {
       case "cmp": {
         const a =
-          c.a === "value" ? x : c.a === "runes" ? `len(${x})` : c.a === "utf8" ? `len(${x}.encode())` : `len(${x})`;
+          c.a === "value"
+            ? x
+            : c.a === "runes"
+              ? `len(${x})`
+              : c.a === "utf8"
+                ? `len(${x}.encode())`
+                : `len(${x})`;
         return `${a} ${c.op} ${this.lit(c.b)}`;
       }
       case "time":
@@ -313,7 +322,39 @@ function implicitIsSet(field: DescField, v: string): string {
 }
 
 const PY_KEYWORDS = new Set([
-  "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue",
-  "def", "del", "elif", "else", "except", "finally", "for", "from", "global", "if", "import", "in",
-  "is", "lambda", "nonlocal", "not", "or", "pass", "raise", "return", "try", "while", "with", "yield",
+  "False",
+  "None",
+  "True",
+  "and",
+  "as",
+  "assert",
+  "async",
+  "await",
+  "break",
+  "class",
+  "continue",
+  "def",
+  "del",
+  "elif",
+  "else",
+  "except",
+  "finally",
+  "for",
+  "from",
+  "global",
+  "if",
+  "import",
+  "in",
+  "is",
+  "lambda",
+  "nonlocal",
+  "not",
+  "or",
+  "pass",
+  "raise",
+  "return",
+  "try",
+  "while",
+  "with",
+  "yield",
 ]);

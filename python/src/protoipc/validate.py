@@ -14,10 +14,10 @@ import json
 import math
 import re
 from collections.abc import Sequence
-from typing import NamedTuple, Protocol, cast
+from typing import Any, NamedTuple, Protocol, cast
 
 from buf.validate import validate_pb2
-from google.protobuf.descriptor import Descriptor, FieldDescriptor, OneofDescriptor
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
 from protoipc.errors import Code, IpcError
 from protoipc.validate_formats import (
@@ -61,12 +61,32 @@ Violations = validate_pb2.Violations
 Subscript = int | str | bool | None
 
 
+class FieldLike(Protocol):
+    """A field descriptor (the pure-Python or the upb one, both have these)."""
+
+    @property
+    def number(self) -> int: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def type(self) -> int: ...
+    @property
+    def message_type(self) -> Any: ...  # Descriptor | None, pure-Python or upb
+
+
+class OneofLike(Protocol):
+    """A oneof descriptor (the pure-Python or the upb one)."""
+
+    @property
+    def name(self) -> str: ...
+
+
 class PathNode(NamedTuple):
     """Where a value sits in the validated message: a linked list up to the root."""
 
     up: PathNode | None
     """The enclosing node; ``None`` at the root message's fields."""
-    field: FieldDescriptor
+    field: FieldLike
     """The field."""
     sub: Subscript = None
     """The list index or map key of an item of a repeated or map field."""
@@ -74,7 +94,7 @@ class PathNode(NamedTuple):
 
 def violation(
     up: PathNode | None,
-    field: FieldDescriptor,
+    field: FieldLike,
     sub: Subscript,
     rule_id: str,
     rule_path: str,
@@ -89,7 +109,7 @@ def violation(
     return v
 
 
-def oneof_violation(up: PathNode | None, oneof: OneofDescriptor) -> validate_pb2.Violation:
+def oneof_violation(up: PathNode | None, oneof: OneofLike) -> validate_pb2.Violation:
     """The violation of ``(buf.validate.oneof).required`` by ``oneof`` under ``up``."""
     v = validate_pb2.Violation(
         rule_id="required", message="exactly one field is required in oneof"
