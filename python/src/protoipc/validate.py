@@ -136,8 +136,8 @@ def _field_path(node: PathNode) -> validate_pb2.FieldPath:
         if f.message_type is not None and f.message_type.GetOptions().map_entry:
             key = f.message_type.fields_by_name["key"]
             value = f.message_type.fields_by_name["value"]
-            e.key_type = key.type  # type: ignore[assignment]
-            e.value_type = value.type  # type: ignore[assignment]
+            e.key_type = key.type
+            e.value_type = value.type
             if key.type == FieldDescriptor.TYPE_STRING:
                 e.string_key = str(n.sub)
             elif key.type == FieldDescriptor.TYPE_BOOL:
