@@ -371,7 +371,6 @@ describe.skipIf(!runtimeInstalled)(
       stubMypyOutput = mypy(["good_usage.py", ...Object.keys(badUsages).map((n) => `${n}.py`)]);
       // The .py modules, checked themselves (and used by the usage instead of the stubs).
       mypyOutput = mypy(["good_usage.py", "demo/v1/demo_ipc.py", "pixels/v1/pixels_ipc.py"]);
-
     }, 180_000);
 
     afterAll(() => {

@@ -551,8 +551,12 @@ function ruleValue(rules: Message, name: string): unknown {
   if (!isFieldSet(rules, f)) return undefined;
   const r = reflect(rulesSchemaOf(rules), rules);
   const v = r.get(f);
-  if (f.fieldKind === "list") return [...(v as Iterable<unknown>)];
-  return v;
+  const unwrap = (x: unknown) =>
+    typeof x === "object" && x !== null && "message" in x && !(x instanceof Uint8Array)
+      ? (x as { message: unknown }).message
+      : x;
+  if (f.fieldKind === "list") return [...(v as Iterable<unknown>)].map(unwrap);
+  return unwrap(v);
 }
 
 function literal(kind: string, wide: boolean, v: unknown): Lit {
@@ -704,7 +708,13 @@ function stringChecks(rules: Message, where: string): Check[] {
       "notContains",
       "in",
       "notIn",
-      "wellKnown",
+      "email",
+      "hostname",
+      "ip",
+      "ipv4",
+      "ipv6",
+      "uri",
+      "uuid",
       "example",
     ],
     `${where}: string`,
