@@ -6,686 +6,183 @@
 // @generated from file validatetest/v1/rules.proto (package validatetest.v1, syntax proto3)
 /* eslint-disable */
 
-import type { MessageInitShape } from "@bufbuild/protobuf";
-import type { CallOptions, HandlerContext, PathNode, Violation } from "@protoipc/runtime";
-import {
-  bytesStartsWith,
-  compareTime,
-  defineService,
-  isEmail,
-  isHostname,
-  isIp,
-  isUnique,
-  isUri,
-  isUuid,
-  oneofViolation,
-  runeLength,
-  utf8Length,
-  violation,
-} from "@protoipc/runtime";
 import type { CheckRequest, CheckResponse, Inner } from "./rules_pb.js";
 import { CheckRequestSchema, CheckResponseSchema, InnerSchema } from "./rules_pb.js";
+import type { CallOptions, HandlerContext, PathNode, Violation } from "@protoipc/runtime";
+import { bytesStartsWith, compareTime, defineService, isEmail, isHostname, isIp, isUnique, isUri, isUuid, oneofViolation, runeLength, utf8Length, violation } from "@protoipc/runtime";
+import type { MessageInitShape } from "@bufbuild/protobuf";
 
-const $re0 = /^[a-z]*$/u;
+const $re0 = new RegExp("^[a-z]*$", "u");
 const $bytes0 = new Uint8Array([1]);
 
-function $walk_validatetest_v1_CheckRequest(
-  m: CheckRequest,
-  out: Violation[],
-  up: PathNode | undefined,
-): void {
+function $walk_validatetest_v1_CheckRequest(m: CheckRequest, out: Violation[], up: PathNode | undefined): void {
   if (m.choice.case === undefined) out.push(oneofViolation(up, CheckRequestSchema.oneofs[0]!));
-  {
-    // name
+  { // name
     const v = m.name;
-    if (runeLength(v) < 1)
-      out.push(
-        violation(
-          up,
-          CheckRequestSchema.field.name,
-          undefined,
-          "string.min_len",
-          "string.min_len",
-          "must be at least 1 characters",
-        ),
-      );
-    if (runeLength(v) > 8)
-      out.push(
-        violation(
-          up,
-          CheckRequestSchema.field.name,
-          undefined,
-          "string.max_len",
-          "string.max_len",
-          "must be at most 8 characters",
-        ),
-      );
+    if (runeLength(v) < 1) out.push(violation(up, CheckRequestSchema.field.name, undefined, "string.min_len", "string.min_len", "must be at least 1 characters"));
+    if (runeLength(v) > 8) out.push(violation(up, CheckRequestSchema.field.name, undefined, "string.max_len", "string.max_len", "must be at most 8 characters"));
   }
-  {
-    // code
+  { // code
     const v = m.code;
-    if (!$re0.test(v))
-      out.push(
-        violation(
-          up,
-          CheckRequestSchema.field.code,
-          undefined,
-          "string.pattern",
-          "string.pattern",
-          "does not match regex pattern `^[a-z]*$`",
-        ),
-      );
-    if (!v.startsWith("a"))
-      out.push(
-        violation(
-          up,
-          CheckRequestSchema.field.code,
-          undefined,
-          "string.prefix",
-          "string.prefix",
-          "does not have prefix `a`",
-        ),
-      );
-    if (!v.endsWith("z"))
-      out.push(
-        violation(
-          up,
-          CheckRequestSchema.field.code,
-          undefined,
-          "string.suffix",
-          "string.suffix",
-          "does not have suffix `z`",
-        ),
-      );
-    if (!v.includes("b"))
-      out.push(
-        violation(
-          up,
-          CheckRequestSchema.field.code,
-          undefined,
-          "string.contains",
-          "string.contains",
-          "does not contain substring `b`",
-        ),
-      );
-    if (v.includes("q"))
-      out.push(
-        violation(
-          up,
-          CheckRequestSchema.field.code,
-          undefined,
-          "string.not_contains",
-          "string.not_contains",
-          "contains substring `q`",
-        ),
-      );
+    if (!($re0.test(v))) out.push(violation(up, CheckRequestSchema.field.code, undefined, "string.pattern", "string.pattern", "does not match regex pattern `^[a-z]*$`"));
+    if (!(v.startsWith("a"))) out.push(violation(up, CheckRequestSchema.field.code, undefined, "string.prefix", "string.prefix", "does not have prefix `a`"));
+    if (!(v.endsWith("z"))) out.push(violation(up, CheckRequestSchema.field.code, undefined, "string.suffix", "string.suffix", "does not have suffix `z`"));
+    if (!(v.includes("b"))) out.push(violation(up, CheckRequestSchema.field.code, undefined, "string.contains", "string.contains", "does not contain substring `b`"));
+    if (v.includes("q")) out.push(violation(up, CheckRequestSchema.field.code, undefined, "string.not_contains", "string.not_contains", "contains substring `q`"));
   }
-  {
-    // email
+  { // email
     const v = m.email;
-    if (runeLength(v) === 0)
-      out.push(
-        violation(
-          up,
-          CheckRequestSchema.field.email,
-          undefined,
-          "string.email_empty",
-          "string.email",
-          "value is empty, which is not a valid email address",
-        ),
-      );
-    if (runeLength(v) !== 0 && !isEmail(v))
-      out.push(
-        violation(
-          up,
-          CheckRequestSchema.field.email,
-          undefined,
-          "string.email",
-          "string.email",
-          "must be a valid email address",
-        ),
-      );
+    if (runeLength(v) === 0) out.push(violation(up, CheckRequestSchema.field.email, undefined, "string.email_empty", "string.email", "value is empty, which is not a valid email address"));
+    if ((runeLength(v) !== 0 && !(isEmail(v)))) out.push(violation(up, CheckRequestSchema.field.email, undefined, "string.email", "string.email", "must be a valid email address"));
   }
-  {
-    // host
+  { // host
     const v = m.host;
-    if (runeLength(v) === 0)
-      out.push(
-        violation(
-          up,
-          CheckRequestSchema.field.host,
-          undefined,
-          "string.hostname_empty",
-          "string.hostname",
-          "value is empty, which is not a valid hostname",
-        ),
-      );
-    if (runeLength(v) !== 0 && !isHostname(v))
-      out.push(
-        violation(
-          up,
-          CheckRequestSchema.field.host,
-          undefined,
-          "string.hostname",
-          "string.hostname",
-          "must be a valid hostname",
-        ),
-      );
+    if (runeLength(v) === 0) out.push(violation(up, CheckRequestSchema.field.host, undefined, "string.hostname_empty", "string.hostname", "value is empty, which is not a valid hostname"));
+    if ((runeLength(v) !== 0 && !(isHostname(v)))) out.push(violation(up, CheckRequestSchema.field.host, undefined, "string.hostname", "string.hostname", "must be a valid hostname"));
   }
-  {
-    // ip
+  { // ip
     const v = m.ip;
-    if (runeLength(v) === 0)
-      out.push(
-        violation(
-          up,
-          CheckRequestSchema.field.ip,
-          undefined,
-          "string.ip_empty",
-          "string.ip",
-          "value is empty, which is not a valid IP address",
-        ),
-      );
-    if (runeLength(v) !== 0 && !isIp(v))
-      out.push(
-        violation(
-          up,
-          CheckRequestSchema.field.ip,
-          undefined,
-          "string.ip",
-          "string.ip",
-          "must be a valid IP address",
-        ),
-      );
+    if (runeLength(v) === 0) out.push(violation(up, CheckRequestSchema.field.ip, undefined, "string.ip_empty", "string.ip", "value is empty, which is not a valid IP address"));
+    if ((runeLength(v) !== 0 && !(isIp(v)))) out.push(violation(up, CheckRequestSchema.field.ip, undefined, "string.ip", "string.ip", "must be a valid IP address"));
   }
-  {
-    // uri
+  { // uri
     const v = m.uri;
-    if (runeLength(v) === 0)
-      out.push(
-        violation(
-          up,
-          CheckRequestSchema.field.uri,
-          undefined,
-          "string.uri_empty",
-          "string.uri",
-          "value is empty, which is not a valid URI",
-        ),
-      );
-    if (runeLength(v) !== 0 && !isUri(v))
-      out.push(
-        violation(
-          up,
-          CheckRequestSchema.field.uri,
-          undefined,
-          "string.uri",
-          "string.uri",
-          "must be a valid URI",
-        ),
-      );
+    if (runeLength(v) === 0) out.push(violation(up, CheckRequestSchema.field.uri, undefined, "string.uri_empty", "string.uri", "value is empty, which is not a valid URI"));
+    if ((runeLength(v) !== 0 && !(isUri(v)))) out.push(violation(up, CheckRequestSchema.field.uri, undefined, "string.uri", "string.uri", "must be a valid URI"));
   }
-  {
-    // uuid
+  { // uuid
     const v = m.uuid;
-    if (runeLength(v) === 0)
-      out.push(
-        violation(
-          up,
-          CheckRequestSchema.field.uuid,
-          undefined,
-          "string.uuid_empty",
-          "string.uuid",
-          "value is empty, which is not a valid UUID",
-        ),
-      );
-    if (runeLength(v) !== 0 && !isUuid(v))
-      out.push(
-        violation(
-          up,
-          CheckRequestSchema.field.uuid,
-          undefined,
-          "string.uuid",
-          "string.uuid",
-          "must be a valid UUID",
-        ),
-      );
+    if (runeLength(v) === 0) out.push(violation(up, CheckRequestSchema.field.uuid, undefined, "string.uuid_empty", "string.uuid", "value is empty, which is not a valid UUID"));
+    if ((runeLength(v) !== 0 && !(isUuid(v)))) out.push(violation(up, CheckRequestSchema.field.uuid, undefined, "string.uuid", "string.uuid", "must be a valid UUID"));
   }
-  {
-    // color
+  { // color
     const v = m.color;
-    if (!["red", "blue"].includes(v))
-      out.push(
-        violation(
-          up,
-          CheckRequestSchema.field.color,
-          undefined,
-          "string.in",
-          "string.in",
-          "must be in list [red, blue]",
-        ),
-      );
+    if (!(["red", "blue"].includes(v))) out.push(violation(up, CheckRequestSchema.field.color, undefined, "string.in", "string.in", "must be in list [red, blue]"));
   }
-  {
-    // four
+  { // four
     const v = m.four;
-    if (utf8Length(v) !== 4)
-      out.push(
-        violation(
-          up,
-          CheckRequestSchema.field.four,
-          undefined,
-          "string.len_bytes",
-          "string.len_bytes",
-          "must be 4 bytes",
-        ),
-      );
+    if (utf8Length(v) !== 4) out.push(violation(up, CheckRequestSchema.field.four, undefined, "string.len_bytes", "string.len_bytes", "must be 4 bytes"));
   }
-  {
-    // small
+  { // small
     const v = m.small;
-    if (v >= 10 || v <= 0)
-      out.push(
-        violation(
-          up,
-          CheckRequestSchema.field.small,
-          undefined,
-          "int32.gt_lt",
-          "int32.gt",
-          "must be greater than 0 and less than 10",
-        ),
-      );
+    if ((v >= 10 || v <= 0)) out.push(violation(up, CheckRequestSchema.field.small, undefined, "int32.gt_lt", "int32.gt", "must be greater than 0 and less than 10"));
   }
-  {
-    // big
+  { // big
     const v = m.big;
-    if (v > 5n || v < -5n)
-      out.push(
-        violation(
-          up,
-          CheckRequestSchema.field.big,
-          undefined,
-          "int64.gte_lte",
-          "int64.gte",
-          "must be greater than or equal to -5 and less than or equal to 5",
-        ),
-      );
+    if ((v > 5n || v < -5n)) out.push(violation(up, CheckRequestSchema.field.big, undefined, "int64.gte_lte", "int64.gte", "must be greater than or equal to -5 and less than or equal to 5"));
   }
-  {
-    // gap
+  { // gap
     const v = m.gap;
-    if (v >= 10 && v <= 20)
-      out.push(
-        violation(
-          up,
-          CheckRequestSchema.field.gap,
-          undefined,
-          "uint32.gt_lt_exclusive",
-          "uint32.gt",
-          "must be greater than 20 or less than 10",
-        ),
-      );
+    if ((v >= 10 && v <= 20)) out.push(violation(up, CheckRequestSchema.field.gap, undefined, "uint32.gt_lt_exclusive", "uint32.gt", "must be greater than 20 or less than 10"));
   }
-  {
-    // ratio
+  { // ratio
     const v = m.ratio;
-    if (Number.isNaN(v) || v < 0)
-      out.push(
-        violation(
-          up,
-          CheckRequestSchema.field.ratio,
-          undefined,
-          "double.gte",
-          "double.gte",
-          "must be greater than or equal to 0",
-        ),
-      );
-    if (!Number.isFinite(v))
-      out.push(
-        violation(
-          up,
-          CheckRequestSchema.field.ratio,
-          undefined,
-          "double.finite",
-          "double.finite",
-          "must be finite",
-        ),
-      );
+    if ((Number.isNaN(v) || v < 0)) out.push(violation(up, CheckRequestSchema.field.ratio, undefined, "double.gte", "double.gte", "must be greater than or equal to 0"));
+    if (!(Number.isFinite(v))) out.push(violation(up, CheckRequestSchema.field.ratio, undefined, "double.finite", "double.finite", "must be finite"));
   }
-  {
-    // scale
+  { // scale
     const v = m.scale;
-    if (![0, 1, 2.5].includes(v))
-      out.push(
-        violation(
-          up,
-          CheckRequestSchema.field.scale,
-          undefined,
-          "float.in",
-          "float.in",
-          "must be in list [0, 1, 2.5]",
-        ),
-      );
+    if (!([0, 1, 2.5].includes(v))) out.push(violation(up, CheckRequestSchema.field.scale, undefined, "float.in", "float.in", "must be in list [0, 1, 2.5]"));
   }
-  {
-    // odd
+  { // odd
     const v = m.odd;
-    if ([3, 4].includes(v))
-      out.push(
-        violation(
-          up,
-          CheckRequestSchema.field.odd,
-          undefined,
-          "sint32.not_in",
-          "sint32.not_in",
-          "must not be in list [3, 4]",
-        ),
-      );
+    if ([3, 4].includes(v)) out.push(violation(up, CheckRequestSchema.field.odd, undefined, "sint32.not_in", "sint32.not_in", "must not be in list [3, 4]"));
   }
-  {
-    // flag
+  { // flag
     const v = m.flag;
-    if (v !== true)
-      out.push(
-        violation(
-          up,
-          CheckRequestSchema.field.flag,
-          undefined,
-          "bool.const",
-          "bool.const",
-          "must equal true",
-        ),
-      );
+    if (v !== true) out.push(violation(up, CheckRequestSchema.field.flag, undefined, "bool.const", "bool.const", "must equal true"));
   }
-  {
-    // kind
+  { // kind
     const v = m.kind;
-    if (![0, 1, 2].includes(v))
-      out.push(
-        violation(
-          up,
-          CheckRequestSchema.field.kind,
-          undefined,
-          "enum.defined_only",
-          "enum.defined_only",
-          "must be one of the defined enum values",
-        ),
-      );
-    if ([2].includes(v))
-      out.push(
-        violation(
-          up,
-          CheckRequestSchema.field.kind,
-          undefined,
-          "enum.not_in",
-          "enum.not_in",
-          "must not be in list [2]",
-        ),
-      );
+    if (!([0, 1, 2].includes(v))) out.push(violation(up, CheckRequestSchema.field.kind, undefined, "enum.defined_only", "enum.defined_only", "must be one of the defined enum values"));
+    if ([2].includes(v)) out.push(violation(up, CheckRequestSchema.field.kind, undefined, "enum.not_in", "enum.not_in", "must not be in list [2]"));
   }
-  {
-    // blob
+  { // blob
     const v = m.blob;
-    if (v.length > 4)
-      out.push(
-        violation(
-          up,
-          CheckRequestSchema.field.blob,
-          undefined,
-          "bytes.max_len",
-          "bytes.max_len",
-          "must be at most 4 bytes",
-        ),
-      );
-    if (!bytesStartsWith(v, $bytes0))
-      out.push(
-        violation(
-          up,
-          CheckRequestSchema.field.blob,
-          undefined,
-          "bytes.prefix",
-          "bytes.prefix",
-          "does not have prefix 01",
-        ),
-      );
+    if (v.length > 4) out.push(violation(up, CheckRequestSchema.field.blob, undefined, "bytes.max_len", "bytes.max_len", "must be at most 4 bytes"));
+    if (!(bytesStartsWith(v, $bytes0))) out.push(violation(up, CheckRequestSchema.field.blob, undefined, "bytes.prefix", "bytes.prefix", "does not have prefix 01"));
   }
-  {
-    // tags
+  { // tags
     const v = m.tags;
-    if (v.length > 3)
-      out.push(
-        violation(
-          up,
-          CheckRequestSchema.field.tags,
-          undefined,
-          "repeated.max_items",
-          "repeated.max_items",
-          "must contain no more than 3 item(s)",
-        ),
-      );
-    if (!isUnique(v))
-      out.push(
-        violation(
-          up,
-          CheckRequestSchema.field.tags,
-          undefined,
-          "repeated.unique",
-          "repeated.unique",
-          "repeated value must contain unique items",
-        ),
-      );
+    if (v.length > 3) out.push(violation(up, CheckRequestSchema.field.tags, undefined, "repeated.max_items", "repeated.max_items", "must contain no more than 3 item(s)"));
+    if (!(isUnique(v))) out.push(violation(up, CheckRequestSchema.field.tags, undefined, "repeated.unique", "repeated.unique", "repeated value must contain unique items"));
     for (let i = 0; i < v.length; i++) {
       const x = v[i]!;
-      if (runeLength(x) < 2)
-        out.push(
-          violation(
-            up,
-            CheckRequestSchema.field.tags,
-            i,
-            "string.min_len",
-            "repeated.items.string.min_len",
-            "must be at least 2 characters",
-          ),
-        );
+      if (runeLength(x) < 2) out.push(violation(up, CheckRequestSchema.field.tags, i, "string.min_len", "repeated.items.string.min_len", "must be at least 2 characters"));
     }
   }
-  {
-    // counts
+  { // counts
     const v = m.counts;
-    if (Object.keys(v).length > 2)
-      out.push(
-        violation(
-          up,
-          CheckRequestSchema.field.counts,
-          undefined,
-          "map.max_pairs",
-          "map.max_pairs",
-          "map must be at most 2 entries",
-        ),
-      );
+    if (Object.keys(v).length > 2) out.push(violation(up, CheckRequestSchema.field.counts, undefined, "map.max_pairs", "map.max_pairs", "map must be at most 2 entries"));
     for (const k in v) {
       const key = k;
-      if (runeLength(key) > 3)
-        out.push(
-          violation(
-            up,
-            CheckRequestSchema.field.counts,
-            key,
-            "string.max_len",
-            "map.keys.string.max_len",
-            "must be at most 3 characters",
-            true,
-          ),
-        );
+      if (runeLength(key) > 3) out.push(violation(up, CheckRequestSchema.field.counts, key, "string.max_len", "map.keys.string.max_len", "must be at most 3 characters", true));
       const x = v[k]!;
-      if (x < 0)
-        out.push(
-          violation(
-            up,
-            CheckRequestSchema.field.counts,
-            key,
-            "int32.gte",
-            "map.values.int32.gte",
-            "must be greater than or equal to 0",
-          ),
-        );
+      if (x < 0) out.push(violation(up, CheckRequestSchema.field.counts, key, "int32.gte", "map.values.int32.gte", "must be greater than or equal to 0"));
     }
   }
-  {
-    // inner
+  { // inner
     const v = m.inner;
-    if (!(v !== undefined))
-      out.push(
-        violation(
-          up,
-          CheckRequestSchema.field.inner,
-          undefined,
-          "required",
-          "required",
-          "value is required",
-        ),
-      );
+    if (!(v !== undefined)) out.push(violation(up, CheckRequestSchema.field.inner, undefined, "required", "required", "value is required"));
     else {
       $walk_validatetest_v1_Inner(v, out, { up, field: CheckRequestSchema.field.inner });
     }
   }
-  {
-    // inners
+  { // inners
     const v = m.inners;
     for (let i = 0; i < v.length; i++) {
       const x = v[i]!;
       $walk_validatetest_v1_Inner(x, out, { up, field: CheckRequestSchema.field.inners, sub: i });
     }
   }
-  {
-    // timeout
+  { // timeout
     const v = m.timeout;
     if (v !== undefined) {
-      if (compareTime(v, 60n, 0) > 0 || compareTime(v, 0n, 0) <= 0)
-        out.push(
-          violation(
-            up,
-            CheckRequestSchema.field.timeout,
-            undefined,
-            "duration.gt_lte",
-            "duration.gt",
-            "must be greater than 0s and less than or equal to 60s",
-          ),
-        );
+      if ((compareTime(v, 60n, 0) > 0 || compareTime(v, 0n, 0) <= 0)) out.push(violation(up, CheckRequestSchema.field.timeout, undefined, "duration.gt_lte", "duration.gt", "must be greater than 0s and less than or equal to 60s"));
     }
   }
-  {
-    // at
+  { // at
     const v = m.at;
     if (v !== undefined) {
-      if (compareTime(v, 1n, 0) <= 0)
-        out.push(
-          violation(
-            up,
-            CheckRequestSchema.field.at,
-            undefined,
-            "timestamp.gt",
-            "timestamp.gt",
-            "must be greater than 1970-01-01T00:00:01Z",
-          ),
-        );
+      if (compareTime(v, 1n, 0) <= 0) out.push(violation(up, CheckRequestSchema.field.at, undefined, "timestamp.gt", "timestamp.gt", "must be greater than 1970-01-01T00:00:01Z"));
     }
   }
-  {
-    // nick
+  { // nick
     const v = m.nick;
     if (v !== undefined) {
-      if (runeLength(v) > 3)
-        out.push(
-          violation(
-            up,
-            CheckRequestSchema.field.nick,
-            undefined,
-            "string.max_len",
-            "string.max_len",
-            "must be at most 3 characters",
-          ),
-        );
+      if (runeLength(v) > 3) out.push(violation(up, CheckRequestSchema.field.nick, undefined, "string.max_len", "string.max_len", "must be at most 3 characters"));
     }
   }
-  if (m.choice.case === "a") {
-    const v = m.choice.value;
-    if (runeLength(v) < 2)
-      out.push(
-        violation(
-          up,
-          CheckRequestSchema.field.a,
-          undefined,
-          "string.min_len",
-          "string.min_len",
-          "must be at least 2 characters",
-        ),
-      );
+  { // a
+    if (m.choice.case === "a") {
+      const v = m.choice.value;
+      if (runeLength(v) < 2) out.push(violation(up, CheckRequestSchema.field.a, undefined, "string.min_len", "string.min_len", "must be at least 2 characters"));
+    }
   }
-  if (m.choice.case === "b") {
-    const v = m.choice.value;
-    if (v <= 0)
-      out.push(
-        violation(
-          up,
-          CheckRequestSchema.field.b,
-          undefined,
-          "int32.gt",
-          "int32.gt",
-          "must be greater than 0",
-        ),
-      );
+  { // b
+    if (m.choice.case === "b") {
+      const v = m.choice.value;
+      if (v <= 0) out.push(violation(up, CheckRequestSchema.field.b, undefined, "int32.gt", "int32.gt", "must be greater than 0"));
+    }
   }
-  {
-    // opt_in
+  { // opt_in
     const v = m.optIn;
     if (v !== "") {
-      if (runeLength(v) < 2)
-        out.push(
-          violation(
-            up,
-            CheckRequestSchema.field.optIn,
-            undefined,
-            "string.min_len",
-            "string.min_len",
-            "must be at least 2 characters",
-          ),
-        );
+      if (runeLength(v) < 2) out.push(violation(up, CheckRequestSchema.field.optIn, undefined, "string.min_len", "string.min_len", "must be at least 2 characters"));
     }
   }
-  {
-    // req_num
+  { // req_num
     const v = m.reqNum;
-    if (!(v !== 0n))
-      out.push(
-        violation(
-          up,
-          CheckRequestSchema.field.reqNum,
-          undefined,
-          "required",
-          "required",
-          "value is required",
-        ),
-      );
+    if (!(v !== 0n)) out.push(violation(up, CheckRequestSchema.field.reqNum, undefined, "required", "required", "value is required"));
     else {
     }
   }
 }
 
 function $walk_validatetest_v1_Inner(m: Inner, out: Violation[], up: PathNode | undefined): void {
-  {
-    // id
+  { // id
     const v = m.id;
-    if (runeLength(v) < 1)
-      out.push(
-        violation(
-          up,
-          InnerSchema.field.id,
-          undefined,
-          "string.min_len",
-          "string.min_len",
-          "must be at least 1 characters",
-        ),
-      );
+    if (runeLength(v) < 1) out.push(violation(up, InnerSchema.field.id, undefined, "string.min_len", "string.min_len", "must be at least 1 characters"));
   }
 }
 
@@ -711,10 +208,7 @@ export interface RulesServiceClient {
    *
    * @generated from rpc validatetest.v1.RulesService.Check
    */
-  check(
-    request?: MessageInitShape<typeof CheckRequestSchema>,
-    options?: CallOptions,
-  ): Promise<CheckResponse>;
+  check(request?: MessageInitShape<typeof CheckRequestSchema>, options?: CallOptions): Promise<CheckResponse>;
 }
 
 /**
@@ -730,12 +224,7 @@ export interface RulesServiceHandler {
    *
    * @generated from rpc validatetest.v1.RulesService.Check
    */
-  check(
-    request: CheckRequest,
-    context: HandlerContext,
-  ):
-    | Promise<MessageInitShape<typeof CheckResponseSchema>>
-    | MessageInitShape<typeof CheckResponseSchema>;
+  check(request: CheckRequest, context: HandlerContext): Promise<MessageInitShape<typeof CheckResponseSchema>> | MessageInitShape<typeof CheckResponseSchema>;
 }
 
 /**

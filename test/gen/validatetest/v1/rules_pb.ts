@@ -6,25 +6,18 @@
 // @generated from file validatetest/v1/rules.proto (package validatetest.v1, syntax proto3)
 /* eslint-disable */
 
-import type { Message } from "@bufbuild/protobuf";
 import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import type { Duration, Timestamp } from "@bufbuild/protobuf/wkt";
-import {
-  file_google_protobuf_duration,
-  file_google_protobuf_timestamp,
-} from "@bufbuild/protobuf/wkt";
 import { file_buf_validate_validate } from "../../buf/validate/validate_pb.js";
+import type { Duration, Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_duration, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file validatetest/v1/rules.proto.
  */
-export const file_validatetest_v1_rules: GenFile =
-  /*@__PURE__*/
-  fileDesc(
-    "Cht2YWxpZGF0ZXRlc3QvdjEvcnVsZXMucHJvdG8SD3ZhbGlkYXRldGVzdC52MSIcCgVJbm5lchITCgJpZBgBIAEoCUIHukgEcgIQASKOCAoMQ2hlY2tSZXF1ZXN0EhcKBG5hbWUYASABKAlCCbpIBnIEEAEYCBIqCgRjb2RlGAIgASgJQhy6SBlyFzIIXlthLXpdKiQ6AWFCAXpKAWK6AQFxEhYKBWVtYWlsGAMgASgJQge6SARyAmABEhUKBGhvc3QYBCABKAlCB7pIBHICaAESEwoCaXAYBSABKAlCB7pIBHICcAESFQoDdXJpGAYgASgJQgi6SAVyA4gBARIWCgR1dWlkGAcgASgJQgi6SAVyA7ABARIfCgVjb2xvchgIIAEoCUIQukgNcgtSA3JlZFIEYmx1ZRIWCgRmb3VyGAkgASgJQgi6SAVyA6ABBBIYCgVzbWFsbBgKIAEoBUIJukgGGgQQCiAAEh8KA2JpZxgLIAEoA0ISukgPIg0YBSj7//////////8BEhYKA2dhcBgMIAEoDUIJukgGKgQQCiAUEh8KBXJhdGlvGA0gASgBQhC6SA0SC0ABKQAAAAAAAAAAEiMKBXNjYWxlGA4gASgCQhS6SBEKDzUAAAAANQAAgD81AAAgQBIWCgNvZGQYDyABKBFCCbpIBjoEOAY4CBIVCgRmbGFnGBAgASgIQge6SARqAggBEi8KBGtpbmQYESABKA4yFS52YWxpZGF0ZXRlc3QudjEuS2luZEIKukgHggEEEAEgAhIYCgRibG9iGBIgASgMQgq6SAd6BRgEKgEBEh4KBHRhZ3MYEyADKAlCELpIDZIBChADGAEiBHICEAISTwoGY291bnRzGBQgAygLMikudmFsaWRhdGV0ZXN0LnYxLkNoZWNrUmVxdWVzdC5Db3VudHNFbnRyeUIUukgRmgEOEAIiBHICGAMqBBoCKAASLQoFaW5uZXIYFSABKAsyFi52YWxpZGF0ZXRlc3QudjEuSW5uZXJCBrpIA8gBARImCgZpbm5lcnMYFiADKAsyFi52YWxpZGF0ZXRlc3QudjEuSW5uZXISOAoHdGltZW91dBgXIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbkIMukgJqgEGIgIIPCoAEjIKAmF0GBggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEIKukgHsgEEKgIIARIaCgRuaWNrGBkgASgJQge6SARyAhgDSAGIAQESFAoBYRgaIAEoCUIHukgEcgIQAkgAEhQKAWIYGyABKAVCB7pIBBoCIABIABIaCgZvcHRfaW4YHCABKAlCCrpIB9gBAXICEAISFwoHcmVxX251bRgdIAEoBEIGukgDyAEBGi0KC0NvdW50c0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoBToCOAFCDwoGY2hvaWNlEgW6SAIIAUIHCgVfbmljayIPCg1DaGVja1Jlc3BvbnNlKjgKBEtpbmQSFAoQS0lORF9VTlNQRUNJRklFRBAAEgwKCEtJTkRfT05FEAESDAoIS0lORF9UV08QAjJWCgxSdWxlc1NlcnZpY2USRgoFQ2hlY2sSHS52YWxpZGF0ZXRlc3QudjEuQ2hlY2tSZXF1ZXN0Gh4udmFsaWRhdGV0ZXN0LnYxLkNoZWNrUmVzcG9uc2ViBnByb3RvMw",
-    [file_buf_validate_validate, file_google_protobuf_duration, file_google_protobuf_timestamp],
-  );
+export const file_validatetest_v1_rules: GenFile = /*@__PURE__*/
+  fileDesc("Cht2YWxpZGF0ZXRlc3QvdjEvcnVsZXMucHJvdG8SD3ZhbGlkYXRldGVzdC52MSIcCgVJbm5lchITCgJpZBgBIAEoCUIHukgEcgIQASKOCAoMQ2hlY2tSZXF1ZXN0EhcKBG5hbWUYASABKAlCCbpIBnIEEAEYCBIqCgRjb2RlGAIgASgJQhy6SBlyFzIIXlthLXpdKiQ6AWFCAXpKAWK6AQFxEhYKBWVtYWlsGAMgASgJQge6SARyAmABEhUKBGhvc3QYBCABKAlCB7pIBHICaAESEwoCaXAYBSABKAlCB7pIBHICcAESFQoDdXJpGAYgASgJQgi6SAVyA4gBARIWCgR1dWlkGAcgASgJQgi6SAVyA7ABARIfCgVjb2xvchgIIAEoCUIQukgNcgtSA3JlZFIEYmx1ZRIWCgRmb3VyGAkgASgJQgi6SAVyA6ABBBIYCgVzbWFsbBgKIAEoBUIJukgGGgQQCiAAEh8KA2JpZxgLIAEoA0ISukgPIg0YBSj7//////////8BEhYKA2dhcBgMIAEoDUIJukgGKgQQCiAUEh8KBXJhdGlvGA0gASgBQhC6SA0SC0ABKQAAAAAAAAAAEiMKBXNjYWxlGA4gASgCQhS6SBEKDzUAAAAANQAAgD81AAAgQBIWCgNvZGQYDyABKBFCCbpIBjoEOAY4CBIVCgRmbGFnGBAgASgIQge6SARqAggBEi8KBGtpbmQYESABKA4yFS52YWxpZGF0ZXRlc3QudjEuS2luZEIKukgHggEEEAEgAhIYCgRibG9iGBIgASgMQgq6SAd6BRgEKgEBEh4KBHRhZ3MYEyADKAlCELpIDZIBChADGAEiBHICEAISTwoGY291bnRzGBQgAygLMikudmFsaWRhdGV0ZXN0LnYxLkNoZWNrUmVxdWVzdC5Db3VudHNFbnRyeUIUukgRmgEOEAIiBHICGAMqBBoCKAASLQoFaW5uZXIYFSABKAsyFi52YWxpZGF0ZXRlc3QudjEuSW5uZXJCBrpIA8gBARImCgZpbm5lcnMYFiADKAsyFi52YWxpZGF0ZXRlc3QudjEuSW5uZXISOAoHdGltZW91dBgXIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbkIMukgJqgEGIgIIPCoAEjIKAmF0GBggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEIKukgHsgEEKgIIARIaCgRuaWNrGBkgASgJQge6SARyAhgDSAGIAQESFAoBYRgaIAEoCUIHukgEcgIQAkgAEhQKAWIYGyABKAVCB7pIBBoCIABIABIaCgZvcHRfaW4YHCABKAlCCrpIB9gBAXICEAISFwoHcmVxX251bRgdIAEoBEIGukgDyAEBGi0KC0NvdW50c0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoBToCOAFCDwoGY2hvaWNlEgW6SAIIAUIHCgVfbmljayIPCg1DaGVja1Jlc3BvbnNlKjgKBEtpbmQSFAoQS0lORF9VTlNQRUNJRklFRBAAEgwKCEtJTkRfT05FEAESDAoIS0lORF9UV08QAjJWCgxSdWxlc1NlcnZpY2USRgoFQ2hlY2sSHS52YWxpZGF0ZXRlc3QudjEuQ2hlY2tSZXF1ZXN0Gh4udmFsaWRhdGV0ZXN0LnYxLkNoZWNrUmVzcG9uc2ViBnByb3RvMw", [file_buf_validate_validate, file_google_protobuf_duration, file_google_protobuf_timestamp]);
 
 /**
  * Inner is a nested message with rules.
@@ -44,8 +37,7 @@ export type Inner = Message<"validatetest.v1.Inner"> & {
  * Describes the message validatetest.v1.Inner.
  * Use `create(InnerSchema)` to create a new message.
  */
-export const InnerSchema: GenMessage<Inner> =
-  /*@__PURE__*/
+export const InnerSchema: GenMessage<Inner> = /*@__PURE__*/
   messageDesc(file_validatetest_v1_rules, 0);
 
 /**
@@ -234,26 +226,23 @@ export type CheckRequest = Message<"validatetest.v1.CheckRequest"> & {
    *
    * @generated from oneof validatetest.v1.CheckRequest.choice
    */
-  choice:
-    | {
-        /**
-         * A string choice.
-         *
-         * @generated from field: string a = 26;
-         */
-        value: string;
-        case: "a";
-      }
-    | {
-        /**
-         * A number choice.
-         *
-         * @generated from field: int32 b = 27;
-         */
-        value: number;
-        case: "b";
-      }
-    | { case: undefined; value?: undefined };
+  choice: {
+    /**
+     * A string choice.
+     *
+     * @generated from field: string a = 26;
+     */
+    value: string;
+    case: "a";
+  } | {
+    /**
+     * A number choice.
+     *
+     * @generated from field: int32 b = 27;
+     */
+    value: number;
+    case: "b";
+  } | { case: undefined; value?: undefined };
 
   /**
    * Skipped when empty.
@@ -274,8 +263,7 @@ export type CheckRequest = Message<"validatetest.v1.CheckRequest"> & {
  * Describes the message validatetest.v1.CheckRequest.
  * Use `create(CheckRequestSchema)` to create a new message.
  */
-export const CheckRequestSchema: GenMessage<CheckRequest> =
-  /*@__PURE__*/
+export const CheckRequestSchema: GenMessage<CheckRequest> = /*@__PURE__*/
   messageDesc(file_validatetest_v1_rules, 1);
 
 /**
@@ -283,14 +271,14 @@ export const CheckRequestSchema: GenMessage<CheckRequest> =
  *
  * @generated from message validatetest.v1.CheckResponse
  */
-export type CheckResponse = Message<"validatetest.v1.CheckResponse"> & {};
+export type CheckResponse = Message<"validatetest.v1.CheckResponse"> & {
+};
 
 /**
  * Describes the message validatetest.v1.CheckResponse.
  * Use `create(CheckResponseSchema)` to create a new message.
  */
-export const CheckResponseSchema: GenMessage<CheckResponse> =
-  /*@__PURE__*/
+export const CheckResponseSchema: GenMessage<CheckResponse> = /*@__PURE__*/
   messageDesc(file_validatetest_v1_rules, 2);
 
 /**
@@ -324,7 +312,8 @@ export enum Kind {
 /**
  * Describes the enum validatetest.v1.Kind.
  */
-export const KindSchema: GenEnum<Kind> = /*@__PURE__*/ enumDesc(file_validatetest_v1_rules, 0);
+export const KindSchema: GenEnum<Kind> = /*@__PURE__*/
+  enumDesc(file_validatetest_v1_rules, 0);
 
 /**
  * RulesService exists so that protoc-gen-ipc-es and protoc-gen-ipc-python generate validators.
@@ -341,5 +330,7 @@ export const RulesService: GenService<{
     methodKind: "unary";
     input: typeof CheckRequestSchema;
     output: typeof CheckResponseSchema;
-  };
-}> = /*@__PURE__*/ serviceDesc(file_validatetest_v1_rules, 0);
+  },
+}> = /*@__PURE__*/
+  serviceDesc(file_validatetest_v1_rules, 0);
+
