@@ -250,6 +250,12 @@ async function main(): Promise<void> {
     );
 
     await runPythonScenarios({ dir, servers, closers, baselinesOnly, echoOptions, repetitions });
+
+    // Generated validators vs @bufbuild/protovalidate, and what validation costs a unary call.
+    const validation = await import("./scenarios/validation.js");
+    const validationOptions = { durationMs, warmupMs, repetitions };
+    for (const line of validation.runValidatorComparison(validationOptions)) emitLine(line);
+    emitLine(await validation.runValidationOverhead(validationOptions));
   } finally {
     await cleanup();
     process.off("SIGINT", onSignal);
