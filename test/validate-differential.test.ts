@@ -67,6 +67,10 @@ const request = fc.record({
   ),
   optIn: fc.constantFrom("", "x", "xy"),
   reqNum: fc.constantFrom(0n, 1n),
+  limits: fc.option(
+    fc.record({ lo: fc.integer({ min: 0, max: 3 }), hi: fc.constantFrom(0, 2, 101) }),
+    { nil: undefined },
+  ),
 }) as fc.Arbitrary<MessageInitShape<typeof CheckRequestSchema>>;
 
 /** A valid CheckRequest; the generator changes at most one field of it, or takes all random. */
@@ -98,6 +102,7 @@ const valid: MessageInitShape<typeof CheckRequestSchema> = {
   choice: { case: "a", value: "xy" },
   optIn: "",
   reqNum: 1n,
+  limits: { lo: 1, hi: 2 },
 };
 
 const keys = Object.keys(valid) as (keyof typeof valid)[];

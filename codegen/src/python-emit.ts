@@ -74,6 +74,9 @@ export function emitPyImports(f: PythonPrinter, file: PythonFileModel): void {
   f.print();
   f.print("import protoipc");
   if (file.plans.size > 0) f.print("from protoipc import validate as _validate");
+  if ([...file.plans.values()].some((p) => p.delegate)) {
+    f.print("import protovalidate as _protovalidate");
+  }
   for (const { module, binding } of file.imports) {
     const dot = module.lastIndexOf(".");
     const last = module.substring(dot + 1);

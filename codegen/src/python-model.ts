@@ -8,7 +8,7 @@ import {
   upperSnakeCase,
 } from "./python-names.js";
 import { type MethodModel, resolveService, type ServiceModel } from "./service-model.js";
-import { type MessagePlan, planValidators } from "./validate-model.js";
+import { type MessagePlan, type PlanOptions, planValidators } from "./validate-model.js";
 
 /** One rpc with the Python names the emitters print. */
 export interface PythonMethodModel {
@@ -81,7 +81,11 @@ const FIXED_NAMES = ["AsyncIterator", "ClassVar", "Mapping", "Sequence", "protoi
  *   `FooBar.Baz` both give `FOO_BAR_BAZ`); when a message module's path is not importable (a keyword or a non-identifier as a
  *   directory name); or when a message name is a Python keyword.
  */
-export function resolvePythonFile(file: DescFile, registry: Registry): PythonFileModel {
+export function resolvePythonFile(
+  file: DescFile,
+  registry: Registry,
+  options: PlanOptions = {},
+): PythonFileModel {
   const services = file.services.map((s) => resolvePythonService(resolveService(s, registry)));
   const messages: DescMessage[] = [];
   for (const service of services) {
@@ -99,7 +103,7 @@ export function resolvePythonFile(file: DescFile, registry: Registry): PythonFil
       ),
     ).values(),
   ];
-  const plans = planValidators(roots);
+  const plans = planValidators(roots, options);
   const validatedInputs = roots.filter((r) => plans.has(r.typeName));
   for (const plan of plans.values()) messages.push(plan.desc);
   const imports = resolveImports(messages);

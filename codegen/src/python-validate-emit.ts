@@ -27,6 +27,7 @@ export function emitPyValidators(f: PythonPrinter, file: PythonFileModel): void 
   const plans = file.plans;
   if (plans.size === 0) return;
   for (const plan of plans.values()) {
+    if (plan.delegate) continue;
     f.print(`${fieldsName(plan.desc)} = ${file.messageRef(plan.desc)}.DESCRIPTOR.fields_by_name`);
   }
   // Patterns are collected while printing the bodies, so print them into a side printer first.
@@ -98,6 +99,15 @@ class PyEmitter {
     f.print(
       `def ${walkerName(plan.desc)}(m: ${this.file.messageRef(plan.desc)}, out: list[_validate.Violation], up: _validate.PathNode | None) -> None:`,
     );
+    if (plan.delegate) {
+      f.indent(() => {
+        f.print("# Custom CEL rules: validated by protovalidate (plugin option cel=delegate).");
+        f.print(
+          "out.extend(_validate.prefix_violations(up, [v.proto for v in _protovalidate.collect_violations(m)]))",
+        );
+      });
+      return;
+    }
     f.indent(() => {
       for (const o of plan.requiredOneofs) {
         f.print(`if m.WhichOneof(${pythonString(o.name)}) is None:`);

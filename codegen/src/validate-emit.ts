@@ -67,6 +67,7 @@ export function emitValidators(
 
 class TsEmitter {
   readonly consts: Printable[][] = [];
+  private protovalidate = false;
   private readonly regexes = new Map<string, string>();
   private readonly byteConsts = new Map<string, string>();
 
@@ -82,6 +83,10 @@ class TsEmitter {
     const Violation = f.import("Violation", RUNTIME_PACKAGE, true);
     const schema = f.importSchema(plan.desc);
     if (out.length > 0) out.push([""]);
+    if (plan.delegate) {
+      this.delegatedWalker(plan, out);
+      return;
+    }
     out.push([
       "function ",
       walkerName(plan.desc),
@@ -103,6 +108,45 @@ class TsEmitter {
       ]);
     }
     for (const fp of plan.fields) this.field(fp, schema, out);
+    out.push(["}"]);
+  }
+
+  /** A message with custom CEL rules: protovalidate validates it (and all it contains). */
+  private delegatedWalker(plan: MessagePlan, out: Printable[][]): void {
+    const { f } = this;
+    const PathNode = f.import("PathNode", RUNTIME_PACKAGE, true);
+    const Violation = f.import("Violation", RUNTIME_PACKAGE, true);
+    if (!this.protovalidate) {
+      this.protovalidate = true;
+      this.consts.push([
+        "const $protovalidate = ",
+        f.import("createValidator", "@bufbuild/protovalidate"),
+        "();",
+      ]);
+    }
+    out.push([
+      "function ",
+      walkerName(plan.desc),
+      "(m: ",
+      f.importShape(plan.desc),
+      ", out: ",
+      Violation,
+      "[], up: ",
+      PathNode,
+      " | undefined): void {",
+    ]);
+    out.push([
+      "  // Custom CEL rules: validated by @bufbuild/protovalidate (plugin option cel=delegate).",
+    ]);
+    out.push(["  const r = $protovalidate.validate(", f.importSchema(plan.desc), ", m);"]);
+    out.push(['  if (r.kind === "error") throw r.error;']);
+    out.push([
+      '  if (r.kind === "invalid") out.push(...',
+      this.rt("prefixViolations"),
+      "(up, ",
+      f.import("violationsToProto", "@bufbuild/protovalidate"),
+      "(r.violations)[0].violations));",
+    ]);
     out.push(["}"]);
   }
 

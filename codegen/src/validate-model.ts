@@ -135,7 +135,27 @@ export interface MessagePlan {
   readonly fields: FieldPlan[];
   /** Oneofs with `(buf.validate.oneof).required`. */
   readonly requiredOneofs: readonly DescOneof[];
+  /**
+   * The message has custom CEL rules and is validated, whole and with everything it contains,
+   * by protovalidate at run time (plugin option `cel=delegate`); `fields` is empty then.
+   */
+  readonly delegate: boolean;
 }
+
+/** Options of {@link planValidators}. */
+export interface PlanOptions {
+  /**
+   * What to do with custom CEL rules: `"fail"` (default) throws naming the field; `"delegate"`
+   * hands the messages that have them to protovalidate at run time.
+   */
+  readonly cel?: "fail" | "delegate";
+}
+
+/** The plugin option that turns on CEL delegation, as both plugins spell it. */
+export const CEL_DELEGATE_OPTION = "cel=delegate";
+
+/** Thrown for a custom CEL rule when the plugin was not told to delegate. */
+class CelRuleError extends Error {}
 
 /**
  * Plans validators for `roots` (the request messages of a file's services) and every message
@@ -146,13 +166,29 @@ export interface MessagePlan {
  *   (`cel`, `cel_expression`, message-level CEL and `(buf.validate.message).oneof`), predefined
  *   rule extensions, and the standard rules not listed in the README.
  */
-export function planValidators(roots: readonly DescMessage[]): Map<string, MessagePlan> {
+export function planValidators(
+  roots: readonly DescMessage[],
+  options: PlanOptions = {},
+): Map<string, MessagePlan> {
   const plans = new Map<string, MessagePlan>();
   const queue = [...roots];
   while (queue.length > 0) {
     const desc = queue.shift()!;
     if (plans.has(desc.typeName)) continue;
-    const plan = planMessage(desc);
+    let plan: MessagePlan;
+    try {
+      plan = planMessage(desc);
+    } catch (e) {
+      if (!(e instanceof CelRuleError)) throw e;
+      if (options.cel !== "delegate") {
+        throw new Error(
+          `${e.message}: protoipc compiles the standard rules only; to check custom CEL rules, install @bufbuild/protovalidate (TypeScript) or protovalidate (Python) and generate with the plugin option ${CEL_DELEGATE_OPTION}, or express the rule with standard rules`,
+        );
+      }
+      // protovalidate validates the message and everything in it.
+      plans.set(desc.typeName, { desc, fields: [], requiredOneofs: [], delegate: true });
+      continue;
+    }
     plans.set(desc.typeName, plan);
     for (const f of desc.fields) {
       const m =
@@ -172,6 +208,7 @@ export function planValidators(roots: readonly DescMessage[]): Map<string, Messa
     for (const plan of plans.values()) {
       if (needs.has(plan.desc.typeName)) continue;
       const own =
+        plan.delegate ||
         plan.requiredOneofs.length > 0 ||
         plan.fields.some(
           (f) =>
@@ -216,9 +253,12 @@ function isWellKnownValue(m: DescMessage): boolean {
 function planMessage(desc: DescMessage): MessagePlan {
   if (hasOption(desc, messageExt)) {
     const rules = getOption(desc, messageExt);
-    if (rules.cel.length > 0 || rules.celExpression.length > 0 || rules.oneof.length > 0) {
+    if (rules.cel.length > 0 || rules.celExpression.length > 0) {
+      throw new CelRuleError(`message ${desc.typeName} has custom CEL rules (buf.validate cel)`);
+    }
+    if (rules.oneof.length > 0) {
       throw new Error(
-        `${desc.typeName}: message-level CEL and oneof rules are not supported by protoipc's generated validators`,
+        `message ${desc.typeName}: (buf.validate.message).oneof is not supported by protoipc's generated validators; use a oneof with (buf.validate.oneof).required`,
       );
     }
   }
@@ -229,7 +269,7 @@ function planMessage(desc: DescMessage): MessagePlan {
   for (const field of desc.fields) {
     fields.push(planField(field));
   }
-  return { desc, fields, requiredOneofs };
+  return { desc, fields, requiredOneofs, delegate: false };
 }
 
 function planField(field: DescField): FieldPlan {
@@ -406,9 +446,7 @@ function itemPlan(
 
 function rejectCel(rules: FieldRules, where: string): void {
   if (rules.cel.length > 0 || rules.celExpression.length > 0) {
-    throw new Error(
-      `${where}: custom CEL rules (buf.validate cel) are not supported by protoipc's generated validators; express the rule with the standard rules or validate in the handler`,
-    );
+    throw new CelRuleError(`${where} has custom CEL rules (buf.validate cel)`);
   }
 }
 

@@ -71,6 +71,33 @@ export function oneofViolation(up: PathNode | undefined, oneof: DescOneof): Viol
   });
 }
 
+/**
+ * Re-roots violations protovalidate reported for a message at `up` (generated code of messages
+ * with custom CEL rules, plugin option `cel=delegate`): prefixes each field path with the path
+ * of `up` and returns them as this runtime's `buf.validate.Violation` messages.
+ */
+export function prefixViolations(
+  up: PathNode | undefined,
+  violations: readonly {
+    readonly field?: { readonly elements: readonly FieldPathElement[] } | undefined;
+    readonly rule?: { readonly elements: readonly FieldPathElement[] } | undefined;
+    readonly ruleId: string;
+    readonly message: string;
+    readonly forKey: boolean;
+  }[],
+): Violation[] {
+  const prefix = up === undefined ? [] : fieldPath(up).elements;
+  return violations.map((v) =>
+    create(ViolationSchema, {
+      field: { elements: [...prefix, ...(v.field?.elements ?? [])] },
+      rule: { elements: [...(v.rule?.elements ?? [])] },
+      ruleId: v.ruleId,
+      message: v.message,
+      forKey: v.forKey,
+    }),
+  );
+}
+
 function fieldPath(node: PathNode): FieldPath {
   const elements: FieldPathElement[] = [];
   for (let n: PathNode | undefined = node; n !== undefined; n = n.up) {

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple, Protocol, cast
 
 from buf.validate import validate_pb2
@@ -49,6 +49,7 @@ __all__ = [
     "is_uri",
     "is_uuid",
     "oneof_violation",
+    "prefix_violations",
     "validation_error",
     "violation",
 ]
@@ -119,6 +120,24 @@ def oneof_violation(up: PathNode | None, oneof: OneofLike) -> validate_pb2.Viola
     v.field.elements.add(field_name=oneof.name)
     v.rule.CopyFrom(_rule_path("required"))
     return v
+
+
+def prefix_violations(
+    up: PathNode | None, violations: Iterable[validate_pb2.Violation]
+) -> list[validate_pb2.Violation]:
+    """Re-roots violations protovalidate reported for a message at ``up`` (generated code of
+    messages with custom CEL rules, plugin option ``cel=delegate``)."""
+    out: list[validate_pb2.Violation] = []
+    prefix = None if up is None else _field_path(up)
+    for v in violations:
+        c = validate_pb2.Violation()
+        c.CopyFrom(v)
+        if prefix is not None:
+            c.field.ClearField("elements")
+            c.field.elements.extend(prefix.elements)
+            c.field.elements.extend(v.field.elements)
+        out.append(c)
+    return out
 
 
 def _field_path(node: PathNode) -> validate_pb2.FieldPath:

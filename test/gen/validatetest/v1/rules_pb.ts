@@ -17,7 +17,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file validatetest/v1/rules.proto.
  */
 export const file_validatetest_v1_rules: GenFile = /*@__PURE__*/
-  fileDesc("Cht2YWxpZGF0ZXRlc3QvdjEvcnVsZXMucHJvdG8SD3ZhbGlkYXRldGVzdC52MSIcCgVJbm5lchITCgJpZBgBIAEoCUIHukgEcgIQASKOCAoMQ2hlY2tSZXF1ZXN0EhcKBG5hbWUYASABKAlCCbpIBnIEEAEYCBIqCgRjb2RlGAIgASgJQhy6SBlyFzIIXlthLXpdKiQ6AWFCAXpKAWK6AQFxEhYKBWVtYWlsGAMgASgJQge6SARyAmABEhUKBGhvc3QYBCABKAlCB7pIBHICaAESEwoCaXAYBSABKAlCB7pIBHICcAESFQoDdXJpGAYgASgJQgi6SAVyA4gBARIWCgR1dWlkGAcgASgJQgi6SAVyA7ABARIfCgVjb2xvchgIIAEoCUIQukgNcgtSA3JlZFIEYmx1ZRIWCgRmb3VyGAkgASgJQgi6SAVyA6ABBBIYCgVzbWFsbBgKIAEoBUIJukgGGgQQCiAAEh8KA2JpZxgLIAEoA0ISukgPIg0YBSj7//////////8BEhYKA2dhcBgMIAEoDUIJukgGKgQQCiAUEh8KBXJhdGlvGA0gASgBQhC6SA0SC0ABKQAAAAAAAAAAEiMKBXNjYWxlGA4gASgCQhS6SBEKDzUAAAAANQAAgD81AAAgQBIWCgNvZGQYDyABKBFCCbpIBjoEOAY4CBIVCgRmbGFnGBAgASgIQge6SARqAggBEi8KBGtpbmQYESABKA4yFS52YWxpZGF0ZXRlc3QudjEuS2luZEIKukgHggEEEAEgAhIYCgRibG9iGBIgASgMQgq6SAd6BRgEKgEBEh4KBHRhZ3MYEyADKAlCELpIDZIBChADGAEiBHICEAISTwoGY291bnRzGBQgAygLMikudmFsaWRhdGV0ZXN0LnYxLkNoZWNrUmVxdWVzdC5Db3VudHNFbnRyeUIUukgRmgEOEAIiBHICGAMqBBoCKAASLQoFaW5uZXIYFSABKAsyFi52YWxpZGF0ZXRlc3QudjEuSW5uZXJCBrpIA8gBARImCgZpbm5lcnMYFiADKAsyFi52YWxpZGF0ZXRlc3QudjEuSW5uZXISOAoHdGltZW91dBgXIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbkIMukgJqgEGIgIIPCoAEjIKAmF0GBggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEIKukgHsgEEKgIIARIaCgRuaWNrGBkgASgJQge6SARyAhgDSAGIAQESFAoBYRgaIAEoCUIHukgEcgIQAkgAEhQKAWIYGyABKAVCB7pIBBoCIABIABIaCgZvcHRfaW4YHCABKAlCCrpIB9gBAXICEAISFwoHcmVxX251bRgdIAEoBEIGukgDyAEBGi0KC0NvdW50c0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoBToCOAFCDwoGY2hvaWNlEgW6SAIIAUIHCgVfbmljayIPCg1DaGVja1Jlc3BvbnNlKjgKBEtpbmQSFAoQS0lORF9VTlNQRUNJRklFRBAAEgwKCEtJTkRfT05FEAESDAoIS0lORF9UV08QAjJWCgxSdWxlc1NlcnZpY2USRgoFQ2hlY2sSHS52YWxpZGF0ZXRlc3QudjEuQ2hlY2tSZXF1ZXN0Gh4udmFsaWRhdGV0ZXN0LnYxLkNoZWNrUmVzcG9uc2ViBnByb3RvMw", [file_buf_validate_validate, file_google_protobuf_duration, file_google_protobuf_timestamp]);
+  fileDesc("Cht2YWxpZGF0ZXRlc3QvdjEvcnVsZXMucHJvdG8SD3ZhbGlkYXRldGVzdC52MSIcCgVJbm5lchITCgJpZBgBIAEoCUIHukgEcgIQASJpCgZMaW1pdHMSCgoCbG8YASABKAUSEwoCaGkYAiABKAVCB7pIBBoCGGQ6PrpIOxo5CgxsaW1pdHMub3JkZXISFWxvIG11c3Qgbm90IGV4Y2VlZCBoaRoSdGhpcy5sbyA8PSB0aGlzLmhpIrcICgxDaGVja1JlcXVlc3QSFwoEbmFtZRgBIAEoCUIJukgGcgQQARgIEioKBGNvZGUYAiABKAlCHLpIGXIXMgheW2Etel0qJDoBYUIBekoBYroBAXESFgoFZW1haWwYAyABKAlCB7pIBHICYAESFQoEaG9zdBgEIAEoCUIHukgEcgJoARITCgJpcBgFIAEoCUIHukgEcgJwARIVCgN1cmkYBiABKAlCCLpIBXIDiAEBEhYKBHV1aWQYByABKAlCCLpIBXIDsAEBEh8KBWNvbG9yGAggASgJQhC6SA1yC1IDcmVkUgRibHVlEhYKBGZvdXIYCSABKAlCCLpIBXIDoAEEEhgKBXNtYWxsGAogASgFQgm6SAYaBBAKIAASHwoDYmlnGAsgASgDQhK6SA8iDRgFKPv//////////wESFgoDZ2FwGAwgASgNQgm6SAYqBBAKIBQSHwoFcmF0aW8YDSABKAFCELpIDRILQAEpAAAAAAAAAAASIwoFc2NhbGUYDiABKAJCFLpIEQoPNQAAAAA1AACAPzUAACBAEhYKA29kZBgPIAEoEUIJukgGOgQ4BjgIEhUKBGZsYWcYECABKAhCB7pIBGoCCAESLwoEa2luZBgRIAEoDjIVLnZhbGlkYXRldGVzdC52MS5LaW5kQgq6SAeCAQQQASACEhgKBGJsb2IYEiABKAxCCrpIB3oFGAQqAQESHgoEdGFncxgTIAMoCUIQukgNkgEKEAMYASIEcgIQAhJPCgZjb3VudHMYFCADKAsyKS52YWxpZGF0ZXRlc3QudjEuQ2hlY2tSZXF1ZXN0LkNvdW50c0VudHJ5QhS6SBGaAQ4QAiIEcgIYAyoEGgIoABItCgVpbm5lchgVIAEoCzIWLnZhbGlkYXRldGVzdC52MS5Jbm5lckIGukgDyAEBEiYKBmlubmVycxgWIAMoCzIWLnZhbGlkYXRldGVzdC52MS5Jbm5lchI4Cgd0aW1lb3V0GBcgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uQgy6SAmqAQYiAgg8KgASMgoCYXQYGCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQgq6SAeyAQQqAggBEhoKBG5pY2sYGSABKAlCB7pIBHICGANIAYgBARIUCgFhGBogASgJQge6SARyAhACSAASFAoBYhgbIAEoBUIHukgEGgIgAEgAEhoKBm9wdF9pbhgcIAEoCUIKukgH2AEBcgIQAhIXCgdyZXFfbnVtGB0gASgEQga6SAPIAQESJwoGbGltaXRzGB4gASgLMhcudmFsaWRhdGV0ZXN0LnYxLkxpbWl0cxotCgtDb3VudHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAU6AjgBQg8KBmNob2ljZRIFukgCCAFCBwoFX25pY2siDwoNQ2hlY2tSZXNwb25zZSo4CgRLaW5kEhQKEEtJTkRfVU5TUEVDSUZJRUQQABIMCghLSU5EX09ORRABEgwKCEtJTkRfVFdPEAIyVgoMUnVsZXNTZXJ2aWNlEkYKBUNoZWNrEh0udmFsaWRhdGV0ZXN0LnYxLkNoZWNrUmVxdWVzdBoeLnZhbGlkYXRldGVzdC52MS5DaGVja1Jlc3BvbnNlYgZwcm90bzM", [file_buf_validate_validate, file_google_protobuf_duration, file_google_protobuf_timestamp]);
 
 /**
  * Inner is a nested message with rules.
@@ -39,6 +39,35 @@ export type Inner = Message<"validatetest.v1.Inner"> & {
  */
 export const InnerSchema: GenMessage<Inner> = /*@__PURE__*/
   messageDesc(file_validatetest_v1_rules, 0);
+
+/**
+ * Limits has a custom CEL rule: generated validators delegate it to protovalidate
+ * (plugin option cel=delegate).
+ *
+ * @generated from message validatetest.v1.Limits
+ */
+export type Limits = Message<"validatetest.v1.Limits"> & {
+  /**
+   * Lower bound.
+   *
+   * @generated from field: int32 lo = 1;
+   */
+  lo: number;
+
+  /**
+   * Upper bound, at most 100.
+   *
+   * @generated from field: int32 hi = 2;
+   */
+  hi: number;
+};
+
+/**
+ * Describes the message validatetest.v1.Limits.
+ * Use `create(LimitsSchema)` to create a new message.
+ */
+export const LimitsSchema: GenMessage<Limits> = /*@__PURE__*/
+  messageDesc(file_validatetest_v1_rules, 1);
 
 /**
  * CheckRequest has one field per rule family.
@@ -257,6 +286,13 @@ export type CheckRequest = Message<"validatetest.v1.CheckRequest"> & {
    * @generated from field: uint64 req_num = 29;
    */
   reqNum: bigint;
+
+  /**
+   * A message with a custom CEL rule.
+   *
+   * @generated from field: validatetest.v1.Limits limits = 30;
+   */
+  limits?: Limits | undefined;
 };
 
 /**
@@ -264,7 +300,7 @@ export type CheckRequest = Message<"validatetest.v1.CheckRequest"> & {
  * Use `create(CheckRequestSchema)` to create a new message.
  */
 export const CheckRequestSchema: GenMessage<CheckRequest> = /*@__PURE__*/
-  messageDesc(file_validatetest_v1_rules, 1);
+  messageDesc(file_validatetest_v1_rules, 2);
 
 /**
  * CheckResponse is empty.
@@ -279,7 +315,7 @@ export type CheckResponse = Message<"validatetest.v1.CheckResponse"> & {
  * Use `create(CheckResponseSchema)` to create a new message.
  */
 export const CheckResponseSchema: GenMessage<CheckResponse> = /*@__PURE__*/
-  messageDesc(file_validatetest_v1_rules, 2);
+  messageDesc(file_validatetest_v1_rules, 3);
 
 /**
  * Kind is an enum with rules on it.

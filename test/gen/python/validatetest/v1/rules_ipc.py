@@ -9,6 +9,7 @@ from typing import ClassVar
 
 import protoipc
 from protoipc import validate as _validate
+import protovalidate as _protovalidate
 from validatetest.v1 import rules_pb2
 
 _FIELDS_validatetest_v1_CheckRequest = rules_pb2.CheckRequest.DESCRIPTOR.fields_by_name
@@ -181,6 +182,10 @@ def _walk_validatetest_v1_CheckRequest(m: rules_pb2.CheckRequest, out: list[_val
         out.append(_validate.violation(up, _FIELDS_validatetest_v1_CheckRequest["req_num"], None, "required", "required", "value is required"))
     else:
         pass
+    # limits
+    if m.HasField("limits"):
+        v30 = m.limits
+        _walk_validatetest_v1_Limits(v30, out, _validate.PathNode(up, _FIELDS_validatetest_v1_CheckRequest["limits"], None))
 
 
 def _walk_validatetest_v1_Inner(m: rules_pb2.Inner, out: list[_validate.Violation], up: _validate.PathNode | None) -> None:
@@ -188,6 +193,11 @@ def _walk_validatetest_v1_Inner(m: rules_pb2.Inner, out: list[_validate.Violatio
     v1 = m.id
     if len(v1) < 1:
         out.append(_validate.violation(up, _FIELDS_validatetest_v1_Inner["id"], None, "string.min_len", "string.min_len", "must be at least 1 characters"))
+
+
+def _walk_validatetest_v1_Limits(m: rules_pb2.Limits, out: list[_validate.Violation], up: _validate.PathNode | None) -> None:
+    # Custom CEL rules: validated by protovalidate (plugin option cel=delegate).
+    out.extend(_validate.prefix_violations(up, [v.proto for v in _protovalidate.collect_violations(m)]))
 
 
 def _validate_validatetest_v1_CheckRequest(m: rules_pb2.CheckRequest) -> list[_validate.Violation]:
@@ -211,7 +221,7 @@ RULES_SERVICE_CHECK: protoipc.MethodDescriptor[rules_pb2.CheckRequest, rules_pb2
 
 RULES_SERVICE = protoipc.ServiceDescriptor(
     type_name="validatetest.v1.RulesService",
-    schema_hash="69a2081ab97c340d38b08e26b460a0f8c7bf8cfe22207169cfdee71722fda293",
+    schema_hash="c08502a7247ba7634dbde592a67569c66a46248df5f095431e345a770afebce9",
     methods=(
         RULES_SERVICE_CHECK,
     ),

@@ -6,6 +6,7 @@ from typing import ClassVar
 
 import protoipc
 from protoipc import validate as _validate
+import protovalidate as _protovalidate
 from validatetest.v1 import rules_pb2
 
 RULES_SERVICE_CHECK: protoipc.MethodDescriptor[rules_pb2.CheckRequest, rules_pb2.CheckResponse, None]

@@ -27,8 +27,16 @@ class Inner(_message.Message):
     id: str
     def __init__(self, id: _Optional[str] = ...) -> None: ...
 
+class Limits(_message.Message):
+    __slots__ = ("lo", "hi")
+    LO_FIELD_NUMBER: _ClassVar[int]
+    HI_FIELD_NUMBER: _ClassVar[int]
+    lo: int
+    hi: int
+    def __init__(self, lo: _Optional[int] = ..., hi: _Optional[int] = ...) -> None: ...
+
 class CheckRequest(_message.Message):
-    __slots__ = ("name", "code", "email", "host", "ip", "uri", "uuid", "color", "four", "small", "big", "gap", "ratio", "scale", "odd", "flag", "kind", "blob", "tags", "counts", "inner", "inners", "timeout", "at", "nick", "a", "b", "opt_in", "req_num")
+    __slots__ = ("name", "code", "email", "host", "ip", "uri", "uuid", "color", "four", "small", "big", "gap", "ratio", "scale", "odd", "flag", "kind", "blob", "tags", "counts", "inner", "inners", "timeout", "at", "nick", "a", "b", "opt_in", "req_num", "limits")
     class CountsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -65,6 +73,7 @@ class CheckRequest(_message.Message):
     B_FIELD_NUMBER: _ClassVar[int]
     OPT_IN_FIELD_NUMBER: _ClassVar[int]
     REQ_NUM_FIELD_NUMBER: _ClassVar[int]
+    LIMITS_FIELD_NUMBER: _ClassVar[int]
     name: str
     code: str
     email: str
@@ -94,7 +103,8 @@ class CheckRequest(_message.Message):
     b: int
     opt_in: str
     req_num: int
-    def __init__(self, name: _Optional[str] = ..., code: _Optional[str] = ..., email: _Optional[str] = ..., host: _Optional[str] = ..., ip: _Optional[str] = ..., uri: _Optional[str] = ..., uuid: _Optional[str] = ..., color: _Optional[str] = ..., four: _Optional[str] = ..., small: _Optional[int] = ..., big: _Optional[int] = ..., gap: _Optional[int] = ..., ratio: _Optional[float] = ..., scale: _Optional[float] = ..., odd: _Optional[int] = ..., flag: _Optional[bool] = ..., kind: _Optional[_Union[Kind, str]] = ..., blob: _Optional[bytes] = ..., tags: _Optional[_Iterable[str]] = ..., counts: _Optional[_Mapping[str, int]] = ..., inner: _Optional[_Union[Inner, _Mapping]] = ..., inners: _Optional[_Iterable[_Union[Inner, _Mapping]]] = ..., timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., nick: _Optional[str] = ..., a: _Optional[str] = ..., b: _Optional[int] = ..., opt_in: _Optional[str] = ..., req_num: _Optional[int] = ...) -> None: ...
+    limits: Limits
+    def __init__(self, name: _Optional[str] = ..., code: _Optional[str] = ..., email: _Optional[str] = ..., host: _Optional[str] = ..., ip: _Optional[str] = ..., uri: _Optional[str] = ..., uuid: _Optional[str] = ..., color: _Optional[str] = ..., four: _Optional[str] = ..., small: _Optional[int] = ..., big: _Optional[int] = ..., gap: _Optional[int] = ..., ratio: _Optional[float] = ..., scale: _Optional[float] = ..., odd: _Optional[int] = ..., flag: _Optional[bool] = ..., kind: _Optional[_Union[Kind, str]] = ..., blob: _Optional[bytes] = ..., tags: _Optional[_Iterable[str]] = ..., counts: _Optional[_Mapping[str, int]] = ..., inner: _Optional[_Union[Inner, _Mapping]] = ..., inners: _Optional[_Iterable[_Union[Inner, _Mapping]]] = ..., timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., nick: _Optional[str] = ..., a: _Optional[str] = ..., b: _Optional[int] = ..., opt_in: _Optional[str] = ..., req_num: _Optional[int] = ..., limits: _Optional[_Union[Limits, _Mapping]] = ...) -> None: ...
 
 class CheckResponse(_message.Message):
     __slots__ = ()
