@@ -488,9 +488,9 @@ describe("protoc-gen-ipc-python", () => {
   });
 
   describe("errors", () => {
-    it("rejects plugin options", () => {
+    it("rejects plugin options other than cel=delegate", () => {
       expect(generateError(demoFiles, "target=ts")).toBe(
-        `protoc-gen-ipc-python takes no options, got "target=ts"`,
+        `protoc-gen-ipc-python takes only the option cel=delegate, got "target=ts"`,
       );
     });
 
