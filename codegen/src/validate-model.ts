@@ -597,10 +597,9 @@ function ruleValue(rules: Message, name: string): unknown {
   return unwrap(v);
 }
 
-function literal(kind: string, wide: boolean, v: unknown): Lit {
-  if (wide) return { t: "big", v: BigInt(v as bigint) };
-  void kind;
-  return { t: "num", v: Number(v) };
+/** A numeric rule value: a bigint literal for 64-bit fields, else a number. */
+function literal(wide: boolean, v: unknown): Lit {
+  return wide ? { t: "big", v: BigInt(v as bigint) } : { t: "num", v: Number(v) };
 }
 
 function fmt(v: unknown): string {
@@ -615,7 +614,7 @@ function numericChecks(kind: string, wide: boolean, rules: Message, where: strin
     `${where}: ${kind}`,
   );
   const out: Check[] = [];
-  const lit = (v: unknown) => literal(kind, wide, v);
+  const lit = (v: unknown) => literal(wide, v);
   const c = ruleValue(rules, "const");
   if (c !== undefined) {
     out.push(check(`${kind}.const`, `must equal ${fmt(c)}`, cmp("value", "!=", lit(c))));
@@ -897,8 +896,9 @@ function stringChecks(rules: Message, where: string): Check[] {
   return out;
 }
 
+/** `wellKnown` oneof case (`hostname`, `ipv4`) to its proto field name; they are all lowercase. */
 function toSnake(s: string): string {
-  return s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`).replace(/([a-z])(\d)/g, "$1$2");
+  return s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 }
 
 function bytes(v: Uint8Array): Lit {
