@@ -114,10 +114,12 @@ const messages = fc.oneof(
     .map(([k, r]) => (k === undefined ? valid : { ...valid, [k]: r[k] })),
 );
 
-type Verdict = [path: string, ruleId: string][];
+/** Per violation: field path, rule id, rule path (in buf.validate.FieldRules). */
+type Verdict = [path: string, ruleId: string, rulePath: string][];
 
 function sorted(v: Verdict): Verdict {
-  return v.sort((a, b) => (a[0] + a[1] < b[0] + b[1] ? -1 : a[0] + a[1] > b[0] + b[1] ? 1 : 0));
+  const key = (x: Verdict[number]) => x.join(" ");
+  return v.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
 }
 
 describe("generated validators vs @bufbuild/protovalidate", () => {
@@ -129,7 +131,9 @@ describe("generated validators vs @bufbuild/protovalidate", () => {
     fc.assert(
       fc.property(messages, (init) => {
         const m = create(CheckRequestSchema, init);
-        const mine = sorted(ours(m).map((v) => [fieldPathToString(v.field), v.ruleId]));
+        const mine = sorted(
+          ours(m).map((v) => [fieldPathToString(v.field), v.ruleId, fieldPathToString(v.rule)]),
+        );
         const r = reference.validate(CheckRequestSchema, m);
         expect(r.kind).not.toBe("error");
         const theirs = sorted(
@@ -137,6 +141,7 @@ describe("generated validators vs @bufbuild/protovalidate", () => {
             ? violationsToProto(r.violations)[0].violations.map((v) => [
                 fieldPathToString(v.field),
                 v.ruleId,
+                fieldPathToString(v.rule),
               ])
             : [],
         );

@@ -1,7 +1,7 @@
 """Property-based differential test of the generated Python validators against the Python
 ``protovalidate`` package (CEL), on proto/validatetest/v1/rules.proto: hypothesis builds
 CheckRequest messages from pools of valid and invalid values; both must report the same
-violations (field path, rule id).
+violations (field path, rule id, rule path).
 
 Durations and timestamps use whole microseconds: Python protovalidate (cel-python) compares
 them at microsecond precision, while protovalidate's reference (protovalidate-es, and our
@@ -120,16 +120,16 @@ def _requests(draw: st.DrawFn) -> Any:
     return m
 
 
-def _ours(m: Any) -> list[tuple[str, str]]:
+def _ours(m: Any) -> list[tuple[str, str, str]]:
     return sorted(
-        (field_path_to_string(v.field), v.rule_id)
+        (field_path_to_string(v.field), v.rule_id, field_path_to_string(v.rule))
         for v in rules_ipc.RULES_SERVICE_CHECK.validate_input(m)
     )
 
 
-def _theirs(m: Any) -> list[tuple[str, str]]:
+def _theirs(m: Any) -> list[tuple[str, str, str]]:
     return sorted(
-        (field_path_to_string(v.proto.field), v.proto.rule_id)
+        (field_path_to_string(v.proto.field), v.proto.rule_id, field_path_to_string(v.proto.rule))
         for v in protovalidate.collect_violations(m)
     )
 
@@ -145,4 +145,7 @@ def test_a_valid_request_has_no_violations_and_a_broken_one_has_them() -> None:
     m = _valid()
     m.name = ""
     m.ClearField("inner")
-    assert _ours(m) == [("inner", "required"), ("name", "string.min_len")] == _theirs(m)
+    assert _ours(m) == _theirs(m) == [
+        ("inner", "required", "required"),
+        ("name", "string.min_len", "string.min_len"),
+    ]

@@ -1,6 +1,6 @@
 """Replays the golden vectors of the TypeScript differential test (test/validate-differential
 .test.ts: messages checked against @bufbuild/protovalidate) through the generated Python
-validators of proto/validatetest: the same violations, field path and rule id, in Python."""
+validators of proto/validatetest: the same violations (field path, rule id, rule path), in Python."""
 
 from __future__ import annotations
 
@@ -45,6 +45,7 @@ def test_python_validators_report_what_protovalidate_reports(rules: Any, index: 
     method = rules.RULES_SERVICE_CHECK
     message = method.input.FromString(base64.b64decode(vector["message"]))
     got = sorted(
-        [field_path_to_string(v.field), v.rule_id] for v in method.validate_input(message)
+        [field_path_to_string(v.field), v.rule_id, field_path_to_string(v.rule)]
+        for v in method.validate_input(message)
     )
     assert got == sorted(vector["violations"])

@@ -63,9 +63,9 @@ export function violation(
 export function oneofViolation(up: PathNode | undefined, oneof: DescOneof): Violation {
   const path = up === undefined ? create(FieldPathSchema) : fieldPath(up);
   path.elements.push(create(FieldPathElementSchema, { fieldName: oneof.name }));
+  // protovalidate reports this violation without a rule path.
   return create(ViolationSchema, {
     field: path,
-    rule: rulePathOf("required"),
     ruleId: "required",
     message: "exactly one field is required in oneof",
   });

@@ -118,7 +118,7 @@ def oneof_violation(up: PathNode | None, oneof: OneofLike) -> validate_pb2.Viola
     if up is not None:
         v.field.CopyFrom(_field_path(up))
     v.field.elements.add(field_name=oneof.name)
-    v.rule.CopyFrom(_rule_path("required"))
+    # protovalidate reports this violation without a rule path.
     return v
 
 
