@@ -1,8 +1,12 @@
 import { type DescField, type DescMessage, ScalarType } from "@bufbuild/protobuf";
+import { FeatureSet_FieldPresence } from "@bufbuild/protobuf/wkt";
 import type { PythonFileModel } from "./python-model.js";
 import { pythonString } from "./python-names.js";
 import type { PythonPrinter } from "./python-printer.js";
 import type { Cond, FieldPlan, Lit, MessagePlan, ValuePlan } from "./validate-model.js";
+
+/** Implicit presence: proto3 scalars without `optional` (set means non-zero). */
+const IMPLICIT = FeatureSet_FieldPresence.IMPLICIT;
 
 /** The Python validator of a request type, e.g. `_validate_pixels_v1_GenerateRequest`. */
 export function pyValidatorName(desc: DescMessage): string {
@@ -136,7 +140,7 @@ class PyEmitter {
       field.oneof !== undefined
         ? `m.WhichOneof(${pythonString(field.oneof.name)}) == ${pythonString(field.name)}`
         : field.fieldKind === "message" ||
-            (field.presence !== 2 && field.fieldKind !== "list" && field.fieldKind !== "map")
+            (field.presence !== IMPLICIT && field.fieldKind !== "list" && field.fieldKind !== "map")
           ? `m.HasField(${pythonString(field.name)})`
           : implicitIsSet(field, v);
     const required = `out.append(_validate.violation(up, ${F}, None, "required", "required", "value is required"))`;

@@ -1,4 +1,5 @@
 import { type DescField, type DescMessage, ScalarType } from "@bufbuild/protobuf";
+import { FeatureSet_FieldPresence } from "@bufbuild/protobuf/wkt";
 import type { GeneratedFile, Printable } from "@bufbuild/protoplugin";
 import { RUNTIME_PACKAGE } from "./emit.js";
 import {
@@ -9,6 +10,9 @@ import {
   type MessagePlan,
   type ValuePlan,
 } from "./validate-model.js";
+
+/** Implicit presence: proto3 scalars without `optional` (set means non-zero). */
+const IMPLICIT = FeatureSet_FieldPresence.IMPLICIT;
 
 /** The name of the function that returns the violations of a message type, e.g. `$validate_pixels_v1_GenerateRequest`. */
 export function validatorName(desc: DescMessage): string {
@@ -434,9 +438,9 @@ function isSetExpr(field: DescField, v: string): string {
     case "map":
       return `Object.keys(${v}).length > 0`;
     case "enum":
-      return field.presence === 2 ? `${v} !== 0` : `${v} !== undefined`;
+      return field.presence === IMPLICIT ? `${v} !== 0` : `${v} !== undefined`;
     case "scalar":
-      if (field.presence !== 2) return `${v} !== undefined`;
+      if (field.presence !== IMPLICIT) return `${v} !== undefined`;
       switch (field.scalar) {
         case ScalarType.STRING:
           return `${v} !== ""`;

@@ -9,7 +9,7 @@ import {
   ScalarType,
 } from "@bufbuild/protobuf";
 import { reflect } from "@bufbuild/protobuf/reflect";
-import type { Duration } from "@bufbuild/protobuf/wkt";
+import { type Duration, FeatureSet_FieldPresence } from "@bufbuild/protobuf/wkt";
 import {
   type FieldRules,
   FieldRulesSchema,
@@ -18,6 +18,9 @@ import {
   message as messageExt,
   oneof as oneofExt,
 } from "@bufbuild/protovalidate/gen/buf/validate/validate_pb.js";
+
+/** Implicit presence: proto3 scalars without `optional` (set means non-zero). */
+const IMPLICIT = FeatureSet_FieldPresence.IMPLICIT;
 
 /**
  * The language-neutral plan of the validators protoc-gen-ipc-es and protoc-gen-ipc-python
@@ -293,7 +296,7 @@ function planField(field: DescField): FieldPlan {
   const hasPresence =
     field.fieldKind === "message" ||
     field.oneof !== undefined ||
-    (field.fieldKind !== "list" && field.fieldKind !== "map" && field.presence !== 2);
+    (field.fieldKind !== "list" && field.fieldKind !== "map" && field.presence !== IMPLICIT);
   const onlyIfSet = hasPresence || ignore === Ignore.IF_ZERO_VALUE;
   switch (field.fieldKind) {
     case "scalar":
