@@ -2,8 +2,9 @@
  * `pnpm bench`: protoipc's native binding over ZeroMQ `ipc://` against a raw zeromq.js
  * DEALER/ROUTER echo and against grpc-js over a Unix socket, then the TypeScript protoipc client
  * against a Python protoipc server (bench/python) and the raw zeromq.js DEALER against a raw pyzmq
- * ROUTER echo, all in one run on this machine. Every server runs in its own child process, every
- * client here. Prints one JSON line per scenario on stdout (see README.md) and progress on
+ * ROUTER echo, all in one run on this machine; last, the generated validators against
+ * @bufbuild/protovalidate and the overhead validation adds to a unary call
+ * (scenarios/validation.ts). Every server runs in its own child process, every client here. Prints one JSON line per scenario on stdout (see README.md) and progress on
  * stderr; exits 0 even when a target is missed.
  *
  * Environment:
@@ -250,6 +251,12 @@ async function main(): Promise<void> {
     );
 
     await runPythonScenarios({ dir, servers, closers, baselinesOnly, echoOptions, repetitions });
+
+    // Generated validators vs @bufbuild/protovalidate, and what validation costs a unary call.
+    const validation = await import("./scenarios/validation.js");
+    const validationOptions = { durationMs, warmupMs, repetitions };
+    for (const line of validation.runValidatorComparison(validationOptions)) emitLine(line);
+    emitLine(await validation.runValidationOverhead(validationOptions));
   } finally {
     await cleanup();
     process.off("SIGINT", onSignal);

@@ -1,6 +1,7 @@
 import type { DescMethod, DescService } from "@bufbuild/protobuf";
 import { type GeneratedFile, getComments, safeIdentifier } from "@bufbuild/protoplugin";
 import type { MethodModel, ServiceModel } from "./service-model.js";
+import { validatorName } from "./validate-emit.js";
 
 /** The package generated code imports the protoipc runtime from. */
 export const RUNTIME_PACKAGE = "@protoipc/runtime";
@@ -28,12 +29,16 @@ export function serviceNames(service: DescService): ServiceNames {
  * Prints everything generated for one service: the client interface, the handler interface and
  * the service descriptor, separated by blank lines.
  */
-export function emitService(f: GeneratedFile, service: ServiceModel): void {
+export function emitService(
+  f: GeneratedFile,
+  service: ServiceModel,
+  validated: ReadonlySet<string> = new Set(),
+): void {
   emitClientInterface(f, service);
   f.print();
   emitHandlerInterface(f, service);
   f.print();
-  emitServiceDescriptor(f, service);
+  emitServiceDescriptor(f, service, validated);
 }
 
 /**
@@ -143,7 +148,11 @@ export function emitHandlerMethod(f: GeneratedFile, method: MethodModel): void {
  * `wireName`, `timeoutMs`) are printed only when the schema sets them, so the runtime's defaults
  * apply otherwise.
  */
-export function emitServiceDescriptor(f: GeneratedFile, service: ServiceModel): void {
+export function emitServiceDescriptor(
+  f: GeneratedFile,
+  service: ServiceModel,
+  validated: ReadonlySet<string> = new Set(),
+): void {
   const names = serviceNames(service.desc);
   const defineService = f.import("defineService", RUNTIME_PACKAGE);
   f.print(
@@ -171,14 +180,18 @@ export function emitServiceDescriptor(f: GeneratedFile, service: ServiceModel): 
   f.print("  schemaHash: ", f.string(service.schemaHash), ",");
   f.print("  methods: {");
   for (const method of service.methods) {
-    emitMethodEntry(f, method);
+    emitMethodEntry(f, method, validated);
   }
   f.print("  },");
   f.print("});");
 }
 
 /** Prints one entry of the descriptor's `methods` map, keyed by local name. */
-export function emitMethodEntry(f: GeneratedFile, method: MethodModel): void {
+export function emitMethodEntry(
+  f: GeneratedFile,
+  method: MethodModel,
+  validated: ReadonlySet<string> = new Set(),
+): void {
   const { desc } = method;
   f.print("    ", method.localName, ": {");
   f.print("      name: ", f.string(desc.name), ",");
@@ -196,6 +209,9 @@ export function emitMethodEntry(f: GeneratedFile, method: MethodModel): void {
   }
   if (method.wireName !== undefined) {
     f.print("      wireName: ", f.string(method.wireName), ",");
+  }
+  if (validated.has(desc.input.typeName)) {
+    f.print("      validateInput: ", validatorName(desc.input), ",");
   }
   f.print("    },");
 }

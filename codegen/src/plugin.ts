@@ -3,6 +3,8 @@ import type { CodeGeneratorRequest, CodeGeneratorResponse } from "@bufbuild/prot
 import { createEcmaScriptPlugin, type Plugin, type Schema } from "@bufbuild/protoplugin";
 import { emitService } from "./emit.js";
 import { resolveService } from "./service-model.js";
+import { emitValidators } from "./validate-emit.js";
+import { planValidators } from "./validate-model.js";
 
 /** The plugin's name, as buf and protoc call it and as generated preambles print it. */
 export const PLUGIN_NAME = "protoc-gen-ipc-es";
@@ -17,7 +19,10 @@ export const PLUGIN_VERSION = "v0.1.0";
  * produce nothing.
  *
  * Plugin options: the standard protoplugin ones (`target`, `import_extension`,
- * `js_import_style`, `keep_empty_files`, `ts_nocheck`, ...). Only `target=ts` is generated
+ * `js_import_style`, `keep_empty_files`, `ts_nocheck`, ...), and `cel=delegate`: messages with
+ * custom CEL rules (`buf.validate` `cel`) are validated by `@bufbuild/protovalidate` at run time
+ * (the generated file imports it; without the option such rules fail generation, naming the
+ * field). Only `target=ts` is generated
  * directly; `target=js` and `target=dts` are produced by protoplugin's built-in transpiler from
  * the TypeScript output.
  *
@@ -39,15 +44,31 @@ export const protocGenIpcEs: Plugin = {
   },
 };
 
+/** protoc-gen-ipc-es's own options. */
+interface Options {
+  /** `cel=delegate`: messages with custom CEL rules are validated by @bufbuild/protovalidate. */
+  readonly cel: "fail" | "delegate";
+}
+
+function parseOptions(raw: { key: string; value: string }[]): Options {
+  let cel: Options["cel"] = "fail";
+  for (const { key, value } of raw) {
+    if (key === "cel" && (value === "delegate" || value === "fail")) cel = value;
+    else throw new Error(`unknown option ${key}=${value}; protoc-gen-ipc-es takes cel=delegate`);
+  }
+  return { cel };
+}
+
 function createPlugin(): Plugin {
   return createEcmaScriptPlugin({
     name: PLUGIN_NAME,
     version: PLUGIN_VERSION,
+    parseOptions,
     generateTs,
   });
 }
 
-function generateTs(schema: Schema): void {
+function generateTs(schema: Schema<Options>): void {
   let registry: Registry | undefined;
   for (const file of schema.files) {
     if (file.services.length === 0) {
@@ -56,13 +77,21 @@ function generateTs(schema: Schema): void {
     registry ??= createRegistry(...schema.allFiles);
     // Resolve (and so check) every service before printing anything of the file.
     const services = file.services.map((service) => resolveService(service, registry!));
+    const roots = [
+      ...new Map(
+        file.services.flatMap((s) => s.methods.map((m) => [m.input.typeName, m.input])),
+      ).values(),
+    ];
+    const plans = planValidators(roots, { cel: schema.options.cel });
+    const validated = new Set([...plans.keys()].filter((n) => roots.some((r) => r.typeName === n)));
     const f = schema.generateFile(`${file.name}_ipc.ts`);
     f.preamble(file);
+    emitValidators(f, plans, roots);
     for (const [i, service] of services.entries()) {
       if (i > 0) {
         f.print();
       }
-      emitService(f, service);
+      emitService(f, service, validated);
     }
   }
 }

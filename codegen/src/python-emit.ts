@@ -4,6 +4,7 @@ import { getComments } from "@bufbuild/protoplugin";
 import type { PythonFileModel, PythonMethodModel, PythonServiceModel } from "./python-model.js";
 import { pythonString } from "./python-names.js";
 import type { PythonPrinter } from "./python-printer.js";
+import { emitPyValidators, pyValidatorName } from "./python-validate-emit.js";
 
 /**
  * Which of the two generated files is printed: `py`, the module with bodies and docstrings, or
@@ -26,6 +27,10 @@ export function emitPyFile(
   }
   f.print();
   emitPyImports(f, file);
+  if (out === "py" && file.plans.size > 0) {
+    f.print();
+    emitPyValidators(f, file);
+  }
   for (const [i, service] of file.services.entries()) {
     if (i > 0 && out === "py") {
       f.print();
@@ -68,6 +73,10 @@ export function emitPyImports(f: PythonPrinter, file: PythonFileModel): void {
   f.print("from typing import ClassVar");
   f.print();
   f.print("import protoipc");
+  if (file.plans.size > 0) f.print("from protoipc import validate as _validate");
+  if ([...file.plans.values()].some((p) => p.delegate)) {
+    f.print("import protovalidate as _protovalidate");
+  }
   for (const { module, binding } of file.imports) {
     const dot = module.lastIndexOf(".");
     const last = module.substring(dot + 1);
@@ -116,6 +125,9 @@ export function emitPyMethodDescriptor(
     }
     if (model.wireName !== undefined) {
       f.print(`wire_name=${pythonString(model.wireName)},`);
+    }
+    if (file.validatedInputs.includes(model.desc.input)) {
+      f.print(`validate_input=${pyValidatorName(model.desc.input)},`);
     }
   });
   f.print(")");
@@ -239,7 +251,8 @@ export function emitPyHandlerMethod(
 
 /**
  * Prints the client class: its constructor binds the service descriptor, and every rpc is a method
- * taking an optional request (default: the empty message), `timeout_ms` and `metadata`.
+ * taking an optional request (default: the empty message), `timeout_ms`, `metadata` and
+ * `validate` (check the request's buf.validate rules before sending; default true).
  */
 export function emitPyClient(
   f: PythonPrinter,
@@ -290,7 +303,7 @@ export function emitPyClientMethod(
   const { model } = method;
   const input = file.messageRef(model.desc.input);
   const output = file.messageRef(model.desc.output);
-  const params = `self, request: ${input} | None = None, *, timeout_ms: float | None = None, metadata: Mapping[str, str] | None = None`;
+  const params = `self, request: ${input} | None = None, *, timeout_ms: float | None = None, metadata: Mapping[str, str] | None = None, validate: bool = True`;
   let def = "def";
   let returns: string;
   let call: string;
@@ -321,7 +334,7 @@ export function emitPyClientMethod(
       f.docstring(doc);
     }
     f.print(
-      `return ${call}(${method.constant}, request if request is not None else ${input}(), timeout_ms=timeout_ms, metadata=metadata)`,
+      `return ${call}(${method.constant}, request if request is not None else ${input}(), timeout_ms=timeout_ms, metadata=metadata, validate=validate)`,
     );
   });
 }

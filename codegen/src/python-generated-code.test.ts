@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { deriveValidateProto } from "./derive-validate-proto.js";
 import { protocGenIpcPython } from "./python-plugin.js";
 import { compileRequest } from "./testing/compile-request.js";
 
@@ -135,7 +136,7 @@ async def use(transport: protoipc.ClientTransport) -> list[str]:
     except protoipc.IpcError as e:
         out.append(str(e))
     pixels = pixels_ipc.PixelServiceClient(transport)
-    job = pixels.generate(pixels_pb2.GenerateRequest(id="job-1", prompt="16-bit knight", steps=30))
+    job = pixels.generate(pixels_pb2.GenerateRequest(id="job-1", prompt="16-bit knight", model="sdxl-base", size=[64, 64], steps=30))
     totals = [update.progress.total_steps async for update in job.progress]
     result: pixels_pb2.GenerateResponse = await job.result()
     out.append(f"{result.job_id} {result.image_path} {totals}")
@@ -313,6 +314,9 @@ describe.skipIf(!runtimeInstalled)(
         "proto/protoipc/v1/options.proto",
         readFileSync(join(repoRoot, "proto/protoipc/v1/options.proto"), "utf8"),
       );
+      // Likewise buf/validate/validate.proto (derived at install time): the runtime ships
+      // buf.validate.validate_pb2.
+      write("proto/buf/validate/validate.proto", deriveValidateProto());
       mkdirSync(join(dir, "src"), { recursive: true });
       const p = spawnSync(
         protoc,
@@ -352,7 +356,7 @@ describe.skipIf(!runtimeInstalled)(
           "python_version = 3.11",
           `mypy_path = ${join(dir, "src")}:${runtimeDir}`,
           `cache_dir = ${join(dir, ".mypy_cache")}`,
-          "[mypy-protoipc.*,common.v1.common_pb2,demo.v1.demo_pb2,pixels.v1.pixels_pb2]",
+          "[mypy-protoipc.*,buf.validate.*,common.v1.common_pb2,demo.v1.demo_pb2,pixels.v1.pixels_pb2]",
           "follow_imports = silent",
           "ignore_errors = True",
           "",

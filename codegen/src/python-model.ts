@@ -8,6 +8,7 @@ import {
   upperSnakeCase,
 } from "./python-names.js";
 import { type MethodModel, resolveService, type ServiceModel } from "./service-model.js";
+import { type MessagePlan, type PlanOptions, planValidators } from "./validate-model.js";
 
 /** One rpc with the Python names the emitters print. */
 export interface PythonMethodModel {
@@ -58,10 +59,14 @@ export interface PythonFileModel {
    * `pixels_pb2.Outer.Inner`, `empty_pb2.Empty`.
    */
   messageRef(message: DescMessage): string;
+  /** The validator plans of the request types and the messages they reach (validate-model.ts). */
+  readonly plans: ReadonlyMap<string, MessagePlan>;
+  /** The request types with a validator, in first-use order. */
+  readonly validatedInputs: readonly DescMessage[];
 }
 
 /** Names the generated files import besides the message modules. */
-const FIXED_NAMES = ["AsyncIterator", "ClassVar", "Mapping", "Sequence", "protoipc"];
+const FIXED_NAMES = ["AsyncIterator", "ClassVar", "Mapping", "Sequence", "protoipc", "_validate"];
 
 /**
  * Resolves the services of `file` (options checked by {@link resolveService}) and names everything
@@ -76,7 +81,11 @@ const FIXED_NAMES = ["AsyncIterator", "ClassVar", "Mapping", "Sequence", "protoi
  *   `FooBar.Baz` both give `FOO_BAR_BAZ`); when a message module's path is not importable (a keyword or a non-identifier as a
  *   directory name); or when a message name is a Python keyword.
  */
-export function resolvePythonFile(file: DescFile, registry: Registry): PythonFileModel {
+export function resolvePythonFile(
+  file: DescFile,
+  registry: Registry,
+  options: PlanOptions = {},
+): PythonFileModel {
   const services = file.services.map((s) => resolvePythonService(resolveService(s, registry)));
   const messages: DescMessage[] = [];
   for (const service of services) {
@@ -87,6 +96,16 @@ export function resolvePythonFile(file: DescFile, registry: Registry): PythonFil
       }
     }
   }
+  const roots = [
+    ...new Map(
+      services.flatMap((s) =>
+        s.methods.map((m) => [m.model.desc.input.typeName, m.model.desc.input]),
+      ),
+    ).values(),
+  ];
+  const plans = planValidators(roots, options);
+  const validatedInputs = roots.filter((r) => plans.has(r.typeName));
+  for (const plan of plans.values()) messages.push(plan.desc);
   const imports = resolveImports(messages);
   const bindings = new Map(imports.map((i) => [i.module, i.binding]));
   const messageRef = (message: DescMessage): string => {
@@ -108,6 +127,8 @@ export function resolvePythonFile(file: DescFile, registry: Registry): PythonFil
       s.methods.some((m) => m.model.kind === "server_streaming"),
     ),
     messageRef,
+    plans,
+    validatedInputs,
   };
 }
 

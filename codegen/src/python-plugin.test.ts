@@ -284,40 +284,40 @@ describe("protoc-gen-ipc-python", () => {
       "    def __init__(self, transport: protoipc.ClientTransport, *, interceptors: Sequence[protoipc.Interceptor] = ()) -> None:",
       "        super().__init__(DEMO_SERVICE, transport, interceptors=interceptors)",
       "",
-      "    async def echo(self, request: demo_pb2.EchoRequest | None = None, *, timeout_ms: float | None = None, metadata: Mapping[str, str] | None = None) -> demo_pb2.EchoResponse:",
+      "    async def echo(self, request: demo_pb2.EchoRequest | None = None, *, timeout_ms: float | None = None, metadata: Mapping[str, str] | None = None, validate: bool = True) -> demo_pb2.EchoResponse:",
     ]);
     expect(
       block(
         py,
-        "    async def echo(self, request: demo_pb2.EchoRequest | None = None, *, timeout_ms: float | None = None, metadata: Mapping[str, str] | None = None) -> demo_pb2.EchoResponse:",
+        "    async def echo(self, request: demo_pb2.EchoRequest | None = None, *, timeout_ms: float | None = None, metadata: Mapping[str, str] | None = None, validate: bool = True) -> demo_pb2.EchoResponse:",
         3,
       ),
     ).toStrictEqual([
-      "    async def echo(self, request: demo_pb2.EchoRequest | None = None, *, timeout_ms: float | None = None, metadata: Mapping[str, str] | None = None) -> demo_pb2.EchoResponse:",
+      "    async def echo(self, request: demo_pb2.EchoRequest | None = None, *, timeout_ms: float | None = None, metadata: Mapping[str, str] | None = None, validate: bool = True) -> demo_pb2.EchoResponse:",
       `        """Echo answers with the text it got."""`,
-      "        return await self._unary(DEMO_SERVICE_ECHO, request if request is not None else demo_pb2.EchoRequest(), timeout_ms=timeout_ms, metadata=metadata)",
+      "        return await self._unary(DEMO_SERVICE_ECHO, request if request is not None else demo_pb2.EchoRequest(), timeout_ms=timeout_ms, metadata=metadata, validate=validate)",
     ]);
     expect(
       block(
         py,
-        "    def watch(self, request: demo_pb2.WatchRequest | None = None, *, timeout_ms: float | None = None, metadata: Mapping[str, str] | None = None) -> AsyncIterator[demo_pb2.Tick]:",
+        "    def watch(self, request: demo_pb2.WatchRequest | None = None, *, timeout_ms: float | None = None, metadata: Mapping[str, str] | None = None, validate: bool = True) -> AsyncIterator[demo_pb2.Tick]:",
         3,
       ),
     ).toStrictEqual([
-      "    def watch(self, request: demo_pb2.WatchRequest | None = None, *, timeout_ms: float | None = None, metadata: Mapping[str, str] | None = None) -> AsyncIterator[demo_pb2.Tick]:",
+      "    def watch(self, request: demo_pb2.WatchRequest | None = None, *, timeout_ms: float | None = None, metadata: Mapping[str, str] | None = None, validate: bool = True) -> AsyncIterator[demo_pb2.Tick]:",
       `        """Watch streams ticks."""`,
-      "        return self._server_streaming(DEMO_SERVICE_WATCH, request if request is not None else demo_pb2.WatchRequest(), timeout_ms=timeout_ms, metadata=metadata)",
+      "        return self._server_streaming(DEMO_SERVICE_WATCH, request if request is not None else demo_pb2.WatchRequest(), timeout_ms=timeout_ms, metadata=metadata, validate=validate)",
     ]);
     expect(
       block(
         py,
-        "    def build(self, request: demo_pb2.BuildRequest | None = None, *, timeout_ms: float | None = None, metadata: Mapping[str, str] | None = None) -> protoipc.ProgressCall[common_pb2.Step, demo_pb2.BuildResponse]:",
+        "    def build(self, request: demo_pb2.BuildRequest | None = None, *, timeout_ms: float | None = None, metadata: Mapping[str, str] | None = None, validate: bool = True) -> protoipc.ProgressCall[common_pb2.Step, demo_pb2.BuildResponse]:",
         3,
       ),
     ).toStrictEqual([
-      "    def build(self, request: demo_pb2.BuildRequest | None = None, *, timeout_ms: float | None = None, metadata: Mapping[str, str] | None = None) -> protoipc.ProgressCall[common_pb2.Step, demo_pb2.BuildResponse]:",
+      "    def build(self, request: demo_pb2.BuildRequest | None = None, *, timeout_ms: float | None = None, metadata: Mapping[str, str] | None = None, validate: bool = True) -> protoipc.ProgressCall[common_pb2.Step, demo_pb2.BuildResponse]:",
       `        """Build builds a target and reports progress."""`,
-      "        return self._progress(DEMO_SERVICE_BUILD, request if request is not None else demo_pb2.BuildRequest(), timeout_ms=timeout_ms, metadata=metadata)",
+      "        return self._progress(DEMO_SERVICE_BUILD, request if request is not None else demo_pb2.BuildRequest(), timeout_ms=timeout_ms, metadata=metadata, validate=validate)",
     ]);
   });
 
@@ -349,10 +349,10 @@ describe("protoc-gen-ipc-python", () => {
     expect(block(pyi, "class DemoServiceClient(protoipc.Client):", 7)).toStrictEqual([
       "class DemoServiceClient(protoipc.Client):",
       "    def __init__(self, transport: protoipc.ClientTransport, *, interceptors: Sequence[protoipc.Interceptor] = ()) -> None: ...",
-      "    async def echo(self, request: demo_pb2.EchoRequest | None = None, *, timeout_ms: float | None = None, metadata: Mapping[str, str] | None = None) -> demo_pb2.EchoResponse: ...",
-      "    def watch(self, request: demo_pb2.WatchRequest | None = None, *, timeout_ms: float | None = None, metadata: Mapping[str, str] | None = None) -> AsyncIterator[demo_pb2.Tick]: ...",
-      "    def build(self, request: demo_pb2.BuildRequest | None = None, *, timeout_ms: float | None = None, metadata: Mapping[str, str] | None = None) -> protoipc.ProgressCall[common_pb2.Step, demo_pb2.BuildResponse]: ...",
-      "    async def list_things(self, request: demo_pb2.Outer.Inner | None = None, *, timeout_ms: float | None = None, metadata: Mapping[str, str] | None = None) -> empty_pb2.Empty: ...",
+      "    async def echo(self, request: demo_pb2.EchoRequest | None = None, *, timeout_ms: float | None = None, metadata: Mapping[str, str] | None = None, validate: bool = True) -> demo_pb2.EchoResponse: ...",
+      "    def watch(self, request: demo_pb2.WatchRequest | None = None, *, timeout_ms: float | None = None, metadata: Mapping[str, str] | None = None, validate: bool = True) -> AsyncIterator[demo_pb2.Tick]: ...",
+      "    def build(self, request: demo_pb2.BuildRequest | None = None, *, timeout_ms: float | None = None, metadata: Mapping[str, str] | None = None, validate: bool = True) -> protoipc.ProgressCall[common_pb2.Step, demo_pb2.BuildResponse]: ...",
+      "    async def list_things(self, request: demo_pb2.Outer.Inner | None = None, *, timeout_ms: float | None = None, metadata: Mapping[str, str] | None = None, validate: bool = True) -> empty_pb2.Empty: ...",
       "",
     ]);
     expect(pyi.filter((l) => l.includes('"""'))).toStrictEqual([]);
@@ -374,7 +374,7 @@ describe("protoc-gen-ipc-python", () => {
       "    async def import_(self, request: demo_pb2.EchoRequest, context: protoipc.CallContext) -> demo_pb2.EchoResponse:",
     );
     expect(py).toContain(
-      "    async def service_(self, request: demo_pb2.EchoRequest | None = None, *, timeout_ms: float | None = None, metadata: Mapping[str, str] | None = None) -> demo_pb2.EchoResponse:",
+      "    async def service_(self, request: demo_pb2.EchoRequest | None = None, *, timeout_ms: float | None = None, metadata: Mapping[str, str] | None = None, validate: bool = True) -> demo_pb2.EchoResponse:",
     );
     expect(pyi).toContain(
       "    async def float_(self, request: demo_pb2.EchoRequest, context: protoipc.CallContext) -> demo_pb2.EchoResponse: ...",
@@ -488,9 +488,9 @@ describe("protoc-gen-ipc-python", () => {
   });
 
   describe("errors", () => {
-    it("rejects plugin options", () => {
+    it("rejects plugin options other than cel=delegate", () => {
       expect(generateError(demoFiles, "target=ts")).toBe(
-        `protoc-gen-ipc-python takes no options, got "target=ts"`,
+        `protoc-gen-ipc-python takes only the option cel=delegate, got "target=ts"`,
       );
     });
 

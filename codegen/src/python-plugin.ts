@@ -18,6 +18,7 @@ import type { Plugin } from "@bufbuild/protoplugin";
 import { emitPyFile, type PythonOutput } from "./python-emit.js";
 import { type PythonFileModel, resolvePythonFile } from "./python-model.js";
 import { createPythonPrinter } from "./python-printer.js";
+import { CEL_DELEGATE_OPTION } from "./validate-model.js";
 
 /** The plugin's name, as buf and protoc call it and as generated preambles print it. */
 export const PYTHON_PLUGIN_NAME = "protoc-gen-ipc-python";
@@ -34,18 +35,26 @@ export const PYTHON_PLUGIN_VERSION = "v0.1.0";
  * produce nothing. Message classes are referenced through protoc's `_pb2` modules, imported
  * absolutely (`from pixels.v1 import pixels_pb2`).
  *
- * The plugin takes no options. `run()` is a pure function of the request.
+ * One option, `cel=delegate`: messages with custom CEL rules (`buf.validate` `cel`) are validated
+ * by the Python `protovalidate` package at run time (without it such rules fail generation,
+ * naming the field). `run()` is a pure function of the request.
  *
  * @throws Error (runNodeJs prints `protoc-gen-ipc-python: <message>` and exits 1) when a
- *   parameter is given, or the schema uses what protoipc or Python cannot express; see
+ *   parameter other than `cel=delegate` is given, or the schema uses what protoipc or Python cannot express; see
  *   `resolveService` and `resolvePythonFile` for the list.
  */
 export const protocGenIpcPython: Plugin = {
   name: PYTHON_PLUGIN_NAME,
   version: PYTHON_PLUGIN_VERSION,
   run(request: CodeGeneratorRequest): CodeGeneratorResponse {
-    if (request.parameter !== "") {
-      throw new Error(`${PYTHON_PLUGIN_NAME} takes no options, got "${request.parameter}"`);
+    let cel: "fail" | "delegate" = "fail";
+    for (const option of request.parameter === "" ? [] : request.parameter.split(",")) {
+      if (option === CEL_DELEGATE_OPTION) cel = "delegate";
+      else {
+        throw new Error(
+          `${PYTHON_PLUGIN_NAME} takes only the option ${CEL_DELEGATE_OPTION}, got "${option}"`,
+        );
+      }
     }
     const registry = createFileRegistry(
       create(FileDescriptorSetSchema, { file: request.protoFile }),
@@ -58,7 +67,7 @@ export const protocGenIpcPython: Plugin = {
       }
       if (file.services.length > 0) {
         // Resolve (and so check) every file before printing anything.
-        models.push(resolvePythonFile(file, registry));
+        models.push(resolvePythonFile(file, registry, { cel }));
       }
     }
     return create(CodeGeneratorResponseSchema, {

@@ -10,6 +10,8 @@ import {
   FileDescriptorSetSchema,
 } from "@bufbuild/protobuf/wkt";
 
+import { deriveValidateProto } from "../derive-validate-proto.js";
+
 /** The repository's proto/ directory, home of protoipc/v1/options.proto. */
 const protoRoot = fileURLToPath(new URL("../../../proto/", import.meta.url));
 
@@ -21,8 +23,8 @@ export interface CompileRequestOptions {
   /** The plugin parameter; default `"target=ts"`. */
   readonly parameter?: string;
   /**
-   * The files to generate; default: the keys of `files`. protoipc/v1/options.proto is always
-   * available for import but only generated when listed here.
+   * The files to generate; default: the keys of `files`. protoipc/v1/options.proto and buf/validate/validate.proto
+   * (derived, see derive-validate-proto.ts) are always available for import but only generated when listed here.
    */
   readonly fileToGenerate?: readonly string[];
 }
@@ -46,6 +48,7 @@ export function compileRequest(
         join(protoRoot, "protoipc/v1/options.proto"),
         "utf8",
       ),
+      "buf/validate/validate.proto": deriveValidateProto(),
       ...files,
     };
     for (const [path, content] of Object.entries(all)) {

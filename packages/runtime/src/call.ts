@@ -19,6 +19,12 @@ export interface CallOptions {
    * 65 536. Past it the call fails with `Code.ResourceExhausted` (never drops an update silently).
    */
   readonly maxBufferedUpdates?: number;
+  /**
+   * Whether the client checks the request against the method's generated validator
+   * (`buf.validate` rules) before sending; default true. A violation rejects the call with
+   * `Code.InvalidArgument` before anything is sent. The server validates either way.
+   */
+  readonly validate?: boolean;
 }
 
 /**

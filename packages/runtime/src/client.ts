@@ -13,6 +13,7 @@ import { Deadline, deadlines } from "./deadline-scheduler.js";
 import type { AnyMethodDescriptor, ServiceDescriptor } from "./descriptor.js";
 import { Code, IpcError } from "./error.js";
 import { DEFAULT_MAX_BUFFERED_UPDATES, UpdateQueue } from "./update-queue.js";
+import { validationError } from "./validate.js";
 
 /** Options of {@link createClient}. */
 export interface ClientOptions {
@@ -33,7 +34,12 @@ export interface ClientOptions {
  * 30 s) and can be cancelled with `options.signal`. Failures reject with `IpcError`.
  * The transport stays owned by the caller: close it with `transport.close()`.
  *
- * @throws IpcError Code.InvalidArgument (from a call) when `timeoutMs` is negative or not finite
+ * A request that violates the method's `buf.validate` rules rejects with `Code.InvalidArgument`
+ * and the violations as a `buf.validate.Violations` detail, before the transport sees the call
+ * (turn it off per call with `{ validate: false }`).
+ *
+ * @throws IpcError Code.InvalidArgument (from a call) when `timeoutMs` is negative or not finite,
+ *   or the request violates its validation rules
  */
 export function createClient<TClient>(
   service: ServiceDescriptor<TClient>,
@@ -201,6 +207,12 @@ function caller(
       message = toMessage(method.input, request);
     } catch (e) {
       return Promise.reject(IpcError.from(e, Code.InvalidArgument));
+    }
+    if (method.validateInput !== undefined && options?.validate !== false) {
+      const violations = method.validateInput(message);
+      if (violations.length > 0) {
+        return Promise.reject(validationError(method.input.typeName, violations));
+      }
     }
     const call = new ClientCall(method, timeoutMs, onUpdate ?? noUpdate, options?.signal);
     onStart?.(call);

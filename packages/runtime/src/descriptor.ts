@@ -1,4 +1,5 @@
 import type { DescMessage, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
+import type { Violation } from "./gen/buf/validate/validate_pb.js";
 
 /**
  * The call semantics of a method, from the `protoipc.v1.method` option `kind`, or derived from
@@ -50,6 +51,13 @@ export interface MethodDescriptor<
   readonly timeoutMs?: number;
   /** The method's name on an existing wire (option `wire_name`), when set. */
   readonly wireName?: string;
+  /**
+   * The request's validator, generated from its `buf.validate` rules when it has any: returns
+   * the violations (`buf.validate.Violation`), empty when the request is valid. `createClient`
+   * runs it before sending (unless `CallOptions.validate` is false), the server on receipt
+   * before the handler; a violation rejects the call with `Code.InvalidArgument`.
+   */
+  validateInput?(message: MessageShape<I>): Violation[];
   /** The service this method belongs to; set by {@link defineService}. */
   readonly service: ServiceDescriptor;
 }

@@ -12,6 +12,7 @@ import type {
 } from "./call.js";
 import type { AnyMethodDescriptor, ServiceDescriptor } from "./descriptor.js";
 import { Code, IpcError } from "./error.js";
+import { validationError } from "./validate.js";
 
 /** Options of {@link createServer}. */
 export interface ServerOptions {
@@ -48,7 +49,9 @@ interface Route {
  * Creates a server on `transport`. Handlers run with a context whose `signal` aborts when the
  * caller cancels, the deadline passes, or the server closes; a handler that throws a non-IpcError
  * answers `Code.Unknown` with the error's message (gRPC does the same). The server owns the
- * transport: `close()` closes it.
+ * transport: `close()` closes it. A request that violates its method's generated validator
+ * (`buf.validate` rules) is answered `Code.InvalidArgument` with a `buf.validate.Violations`
+ * detail; the handler never sees it.
  */
 export function createServer(transport: ServerTransport, options: ServerOptions = {}): Server {
   const routes = new Map<string, Route>();
@@ -112,6 +115,13 @@ function invoke(
   if (handler === undefined) {
     sink.error(new IpcError(`method ${method.path} is not implemented`, Code.Unimplemented));
     return RESOLVED;
+  }
+  if (method.validateInput !== undefined) {
+    const violations = method.validateInput(message);
+    if (violations.length > 0) {
+      sink.error(validationError(method.input.typeName, violations));
+      return RESOLVED;
+    }
   }
   const context = new Context(method, init, sink);
   if (interceptors.length === 0 && method.kind !== "server_streaming") {

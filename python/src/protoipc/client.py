@@ -25,6 +25,7 @@ from protoipc.errors import Code, IpcError
 from protoipc.interceptor import CallNext, CallRequest, Interceptor
 from protoipc.transport import CallHandle, ClientTransport, OutgoingCall
 from protoipc.update_queue import DEFAULT_MAX_BUFFERED_UPDATES, UpdateQueue
+from protoipc.validate import validation_error
 
 __all__ = ["Client", "ProgressCall", "StreamCall"]
 
@@ -287,6 +288,17 @@ class StreamCall(AsyncIterator[O]):
             call.loop.call_soon_threadsafe(call.cancel, err)
 
 
+def _check(method: MethodDescriptor[Any, Any, Any], message: Message) -> None:
+    """Runs the method's generated validator (``buf.validate`` rules) on the request.
+
+    :raises IpcError: ``INVALID_ARGUMENT`` with a ``buf.validate.Violations`` detail
+    """
+    if method.validate_input is not None:
+        violations = method.validate_input(message)
+        if violations:
+            raise validation_error(method.input.DESCRIPTOR.full_name, violations)
+
+
 def _normalise_metadata(metadata: Mapping[str, str] | None) -> dict[str, str]:
     if not metadata:
         return {}
@@ -414,6 +426,7 @@ class Client:
         *,
         timeout_ms: float | None,
         metadata: Mapping[str, str] | None,
+        validate: bool = True,
     ) -> O:
         """Runs a unary call; returns the response.
 
@@ -423,6 +436,8 @@ class Client:
             cancelled on the server too)
         """
         message = self._request(method, request)
+        if validate:
+            _check(method, message)
         timeout = self._timeout(method, timeout_ms)
         md = _normalise_metadata(metadata)
         call = _ClientCall(self._service, method, timeout, asyncio.get_running_loop())
@@ -444,9 +459,12 @@ class Client:
         metadata: Mapping[str, str] | None,
         max_buffered_updates: int | None,
         what: str,
+        validate: bool = True,
     ) -> tuple[UpdateQueue[Any], asyncio.Future[Message | None], _ClientCall]:
         """Starts a call whose updates go to a bounded queue."""
         message = self._request(method, request)
+        if validate:
+            _check(method, message)
         timeout = self._timeout(method, timeout_ms)
         md = _normalise_metadata(metadata)
         limit = self.max_buffered_updates if max_buffered_updates is None else max_buffered_updates
@@ -482,6 +500,7 @@ class Client:
         timeout_ms: float | None,
         metadata: Mapping[str, str] | None,
         max_buffered_updates: int | None = None,
+        validate: bool = True,
     ) -> StreamCall[O]:
         """Returns the items of a server-streaming call; the call starts when iteration does.
 
@@ -491,7 +510,7 @@ class Client:
 
         def start() -> tuple[UpdateQueue[O], _ClientCall]:
             queue, _, call = self._buffered(
-                method, request, timeout_ms, metadata, max_buffered_updates, "stream items"
+                method, request, timeout_ms, metadata, max_buffered_updates, "stream items", validate
             )
             return queue, call
 
@@ -505,6 +524,7 @@ class Client:
         timeout_ms: float | None,
         metadata: Mapping[str, str] | None,
         max_buffered_updates: int | None = None,
+        validate: bool = True,
     ) -> ProgressCall[P, O]:
         """Starts a progress call at once (on the running loop) and returns its handle.
 
@@ -512,6 +532,12 @@ class Client:
         :raises RuntimeError: when no event loop is running
         """
         queue, outcome, call = self._buffered(
-            method, request, timeout_ms, metadata, max_buffered_updates, "progress updates"
+            method,
+            request,
+            timeout_ms,
+            metadata,
+            max_buffered_updates,
+            "progress updates",
+            validate,
         )
         return ProgressCall(queue, outcome, call)

@@ -7,9 +7,11 @@ in snake_case).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
 
+from buf.validate import validate_pb2
 from google.protobuf.message import Message
 
 __all__ = [
@@ -67,6 +69,11 @@ class MethodDescriptor(Generic[I, O, P]):
     """Deadline when the caller gives none, in milliseconds; ``None``: the service's default."""
     wire_name: str | None = None
     """The method's name on an existing wire (option ``wire_name``), when set."""
+    validate_input: Callable[[I], list[validate_pb2.Violation]] | None = None
+    """The request's validator, generated from its ``buf.validate`` rules when it has any:
+    returns the violations, empty when the request is valid. Clients run it before sending
+    (unless ``validate=False``), servers on receipt before the handler; a violation fails the
+    call with ``Code.INVALID_ARGUMENT``."""
 
 
 @dataclass(frozen=True)

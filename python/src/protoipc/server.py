@@ -35,6 +35,7 @@ from protoipc.descriptor import MethodDescriptor, ServiceDescriptor
 from protoipc.errors import Code, IpcError
 from protoipc.interceptor import CallNext, CallRequest, Interceptor
 from protoipc.transport import IncomingCall, ServerTransport
+from protoipc.validate import validation_error
 
 __all__ = [
     "CallContext",
@@ -319,6 +320,12 @@ class Server:
                 IpcError(f"method {call.method.path} is not implemented", Code.UNIMPLEMENTED)
             )
             return
+        validate_input = route.method.validate_input
+        if validate_input is not None:
+            violations = validate_input(request)
+            if violations:
+                call.error(validation_error(route.method.input.DESCRIPTOR.full_name, violations))
+                return
         loop = asyncio.get_running_loop()
         ctx: CallContext = (
             ProgressContext(call, loop, self._executor)

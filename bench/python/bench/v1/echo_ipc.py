@@ -71,10 +71,10 @@ class EchoServiceClient(protoipc.Client):
     def __init__(self, transport: protoipc.ClientTransport, *, interceptors: Sequence[protoipc.Interceptor] = ()) -> None:
         super().__init__(ECHO_SERVICE, transport, interceptors=interceptors)
 
-    async def echo(self, request: echo_pb2.EchoRequest | None = None, *, timeout_ms: float | None = None, metadata: Mapping[str, str] | None = None) -> echo_pb2.EchoResponse:
+    async def echo(self, request: echo_pb2.EchoRequest | None = None, *, timeout_ms: float | None = None, metadata: Mapping[str, str] | None = None, validate: bool = True) -> echo_pb2.EchoResponse:
         """Echo returns the request's payload unchanged."""
-        return await self._unary(ECHO_SERVICE_ECHO, request if request is not None else echo_pb2.EchoRequest(), timeout_ms=timeout_ms, metadata=metadata)
+        return await self._unary(ECHO_SERVICE_ECHO, request if request is not None else echo_pb2.EchoRequest(), timeout_ms=timeout_ms, metadata=metadata, validate=validate)
 
-    def flood(self, request: echo_pb2.FloodRequest | None = None, *, timeout_ms: float | None = None, metadata: Mapping[str, str] | None = None) -> protoipc.ProgressCall[echo_pb2.FloodProgress, echo_pb2.FloodResponse]:
+    def flood(self, request: echo_pb2.FloodRequest | None = None, *, timeout_ms: float | None = None, metadata: Mapping[str, str] | None = None, validate: bool = True) -> protoipc.ProgressCall[echo_pb2.FloodProgress, echo_pb2.FloodResponse]:
         """Flood sends `count` progress updates numbered 1..count, then returns how many it sent."""
-        return self._progress(ECHO_SERVICE_FLOOD, request if request is not None else echo_pb2.FloodRequest(), timeout_ms=timeout_ms, metadata=metadata)
+        return self._progress(ECHO_SERVICE_FLOOD, request if request is not None else echo_pb2.FloodRequest(), timeout_ms=timeout_ms, metadata=metadata, validate=validate)

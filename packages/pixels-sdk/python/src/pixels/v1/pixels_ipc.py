@@ -8,7 +8,77 @@ from collections.abc import Mapping, Sequence
 from typing import ClassVar
 
 import protoipc
+from protoipc import validate as _validate
 from pixels.v1 import pixels_pb2
+
+_FIELDS_pixels_v1_GenerateRequest = pixels_pb2.GenerateRequest.DESCRIPTOR.fields_by_name
+_FIELDS_pixels_v1_CancelRequest = pixels_pb2.CancelRequest.DESCRIPTOR.fields_by_name
+_RE0 = _validate.compile_pattern("^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+def _walk_pixels_v1_GenerateRequest(m: pixels_pb2.GenerateRequest, out: list[_validate.Violation], up: _validate.PathNode | None) -> None:
+    # id
+    v1 = m.id
+    if not (_RE0.search(v1) is not None):
+        out.append(_validate.violation(up, _FIELDS_pixels_v1_GenerateRequest["id"], None, "string.pattern", "string.pattern", "does not match regex pattern `^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`"))
+    # prompt
+    v2 = m.prompt
+    if len(v2) < 1:
+        out.append(_validate.violation(up, _FIELDS_pixels_v1_GenerateRequest["prompt"], None, "string.min_len", "string.min_len", "must be at least 1 characters"))
+    if len(v2) > 2000:
+        out.append(_validate.violation(up, _FIELDS_pixels_v1_GenerateRequest["prompt"], None, "string.max_len", "string.max_len", "must be at most 2000 characters"))
+    # model
+    v3 = m.model
+    if len(v3) < 1:
+        out.append(_validate.violation(up, _FIELDS_pixels_v1_GenerateRequest["model"], None, "string.min_len", "string.min_len", "must be at least 1 characters"))
+    if len(v3) > 128:
+        out.append(_validate.violation(up, _FIELDS_pixels_v1_GenerateRequest["model"], None, "string.max_len", "string.max_len", "must be at most 128 characters"))
+    # lora
+    if m.HasField("lora"):
+        v4 = m.lora
+        if len(v4) < 1:
+            out.append(_validate.violation(up, _FIELDS_pixels_v1_GenerateRequest["lora"], None, "string.min_len", "string.min_len", "must be at least 1 characters"))
+        if len(v4) > 128:
+            out.append(_validate.violation(up, _FIELDS_pixels_v1_GenerateRequest["lora"], None, "string.max_len", "string.max_len", "must be at most 128 characters"))
+    # size
+    v5 = m.size
+    if len(v5) < 2:
+        out.append(_validate.violation(up, _FIELDS_pixels_v1_GenerateRequest["size"], None, "repeated.min_items", "repeated.min_items", "must contain at least 2 item(s)"))
+    if len(v5) > 2:
+        out.append(_validate.violation(up, _FIELDS_pixels_v1_GenerateRequest["size"], None, "repeated.max_items", "repeated.max_items", "must contain no more than 2 item(s)"))
+    for i5, x5 in enumerate(v5):
+        if (x5 > 1024 or x5 < 16):
+            out.append(_validate.violation(up, _FIELDS_pixels_v1_GenerateRequest["size"], i5, "uint32.gte_lte", "repeated.items.uint32.gte", "must be greater than or equal to 16 and less than or equal to 1024"))
+    # steps
+    v6 = m.steps
+    if (v6 > 150 or v6 < 1):
+        out.append(_validate.violation(up, _FIELDS_pixels_v1_GenerateRequest["steps"], None, "uint32.gte_lte", "uint32.gte", "must be greater than or equal to 1 and less than or equal to 150"))
+    # cfg_scale
+    v7 = m.cfg_scale
+    if (_validate.is_nan(v7) or (v7 > 30 or v7 < 0)):
+        out.append(_validate.violation(up, _FIELDS_pixels_v1_GenerateRequest["cfg_scale"], None, "float.gte_lte", "float.gte", "must be greater than or equal to 0 and less than or equal to 30"))
+
+
+def _walk_pixels_v1_CancelRequest(m: pixels_pb2.CancelRequest, out: list[_validate.Violation], up: _validate.PathNode | None) -> None:
+    # job_id
+    v1 = m.job_id
+    if len(v1) < 1:
+        out.append(_validate.violation(up, _FIELDS_pixels_v1_CancelRequest["job_id"], None, "string.min_len", "string.min_len", "must be at least 1 characters"))
+
+
+def _validate_pixels_v1_GenerateRequest(m: pixels_pb2.GenerateRequest) -> list[_validate.Violation]:
+    """The violations of pixels.v1.GenerateRequest's buf.validate rules; empty when valid."""
+    out: list[_validate.Violation] = []
+    _walk_pixels_v1_GenerateRequest(m, out, None)
+    return out
+
+
+def _validate_pixels_v1_CancelRequest(m: pixels_pb2.CancelRequest) -> list[_validate.Violation]:
+    """The violations of pixels.v1.CancelRequest's buf.validate rules; empty when valid."""
+    out: list[_validate.Violation] = []
+    _walk_pixels_v1_CancelRequest(m, out, None)
+    return out
+
 
 PIXEL_SERVICE_GENERATE: protoipc.MethodDescriptor[pixels_pb2.GenerateRequest, pixels_pb2.GenerateResponse, pixels_pb2.GenerateProgress] = protoipc.MethodDescriptor(
     name="Generate",
@@ -21,6 +91,7 @@ PIXEL_SERVICE_GENERATE: protoipc.MethodDescriptor[pixels_pb2.GenerateRequest, pi
     idempotency="idempotency_unknown",
     timeout_ms=600000,
     wire_name="generate",
+    validate_input=_validate_pixels_v1_GenerateRequest,
 )
 
 PIXEL_SERVICE_CANCEL: protoipc.MethodDescriptor[pixels_pb2.CancelRequest, pixels_pb2.CancelResponse, None] = protoipc.MethodDescriptor(
@@ -33,6 +104,7 @@ PIXEL_SERVICE_CANCEL: protoipc.MethodDescriptor[pixels_pb2.CancelRequest, pixels
     progress=None,
     idempotency="idempotent",
     wire_name="cancel",
+    validate_input=_validate_pixels_v1_CancelRequest,
 )
 
 PIXEL_SERVICE_LIST_MODELS: protoipc.MethodDescriptor[pixels_pb2.ListModelsRequest, pixels_pb2.ListModelsResponse, None] = protoipc.MethodDescriptor(
@@ -73,7 +145,7 @@ PIXEL_SERVICE_PING: protoipc.MethodDescriptor[pixels_pb2.PingRequest, pixels_pb2
 
 PIXEL_SERVICE = protoipc.ServiceDescriptor(
     type_name="pixels.v1.PixelService",
-    schema_hash="60f7cab2940470a619eceb4ee38a9396bd4309405829f05a8b1636d96862b0ca",
+    schema_hash="c6d64a44c310ba3d60d7c165ba374c341da4e1a29d4a02baaef516a0a5de90de",
     default_timeout_ms=30000,
     methods=(
         PIXEL_SERVICE_GENERATE,
@@ -129,25 +201,25 @@ class PixelServiceClient(protoipc.Client):
     def __init__(self, transport: protoipc.ClientTransport, *, interceptors: Sequence[protoipc.Interceptor] = ()) -> None:
         super().__init__(PIXEL_SERVICE, transport, interceptors=interceptors)
 
-    def generate(self, request: pixels_pb2.GenerateRequest | None = None, *, timeout_ms: float | None = None, metadata: Mapping[str, str] | None = None) -> protoipc.ProgressCall[pixels_pb2.GenerateProgress, pixels_pb2.GenerateResponse]:
+    def generate(self, request: pixels_pb2.GenerateRequest | None = None, *, timeout_ms: float | None = None, metadata: Mapping[str, str] | None = None, validate: bool = True) -> protoipc.ProgressCall[pixels_pb2.GenerateProgress, pixels_pb2.GenerateResponse]:
         """Generate runs one generation job. Progress updates (job started, per-step progress with the
         current stage, previews) stream while the job runs; the result is the completed job.
         Cancelling the call (AbortSignal) stops the job.
         """
-        return self._progress(PIXEL_SERVICE_GENERATE, request if request is not None else pixels_pb2.GenerateRequest(), timeout_ms=timeout_ms, metadata=metadata)
+        return self._progress(PIXEL_SERVICE_GENERATE, request if request is not None else pixels_pb2.GenerateRequest(), timeout_ms=timeout_ms, metadata=metadata, validate=validate)
 
-    async def cancel(self, request: pixels_pb2.CancelRequest | None = None, *, timeout_ms: float | None = None, metadata: Mapping[str, str] | None = None) -> pixels_pb2.CancelResponse:
+    async def cancel(self, request: pixels_pb2.CancelRequest | None = None, *, timeout_ms: float | None = None, metadata: Mapping[str, str] | None = None, validate: bool = True) -> pixels_pb2.CancelResponse:
         """Cancel stops the job with the given id, whoever submitted it."""
-        return await self._unary(PIXEL_SERVICE_CANCEL, request if request is not None else pixels_pb2.CancelRequest(), timeout_ms=timeout_ms, metadata=metadata)
+        return await self._unary(PIXEL_SERVICE_CANCEL, request if request is not None else pixels_pb2.CancelRequest(), timeout_ms=timeout_ms, metadata=metadata, validate=validate)
 
-    async def list_models(self, request: pixels_pb2.ListModelsRequest | None = None, *, timeout_ms: float | None = None, metadata: Mapping[str, str] | None = None) -> pixels_pb2.ListModelsResponse:
+    async def list_models(self, request: pixels_pb2.ListModelsRequest | None = None, *, timeout_ms: float | None = None, metadata: Mapping[str, str] | None = None, validate: bool = True) -> pixels_pb2.ListModelsResponse:
         """ListModels lists the models the backend can load."""
-        return await self._unary(PIXEL_SERVICE_LIST_MODELS, request if request is not None else pixels_pb2.ListModelsRequest(), timeout_ms=timeout_ms, metadata=metadata)
+        return await self._unary(PIXEL_SERVICE_LIST_MODELS, request if request is not None else pixels_pb2.ListModelsRequest(), timeout_ms=timeout_ms, metadata=metadata, validate=validate)
 
-    async def status(self, request: pixels_pb2.StatusRequest | None = None, *, timeout_ms: float | None = None, metadata: Mapping[str, str] | None = None) -> pixels_pb2.StatusResponse:
+    async def status(self, request: pixels_pb2.StatusRequest | None = None, *, timeout_ms: float | None = None, metadata: Mapping[str, str] | None = None, validate: bool = True) -> pixels_pb2.StatusResponse:
         """Status reports the backend's version, queue and uptime."""
-        return await self._unary(PIXEL_SERVICE_STATUS, request if request is not None else pixels_pb2.StatusRequest(), timeout_ms=timeout_ms, metadata=metadata)
+        return await self._unary(PIXEL_SERVICE_STATUS, request if request is not None else pixels_pb2.StatusRequest(), timeout_ms=timeout_ms, metadata=metadata, validate=validate)
 
-    async def ping(self, request: pixels_pb2.PingRequest | None = None, *, timeout_ms: float | None = None, metadata: Mapping[str, str] | None = None) -> pixels_pb2.PingResponse:
+    async def ping(self, request: pixels_pb2.PingRequest | None = None, *, timeout_ms: float | None = None, metadata: Mapping[str, str] | None = None, validate: bool = True) -> pixels_pb2.PingResponse:
         """Ping checks that the backend answers."""
-        return await self._unary(PIXEL_SERVICE_PING, request if request is not None else pixels_pb2.PingRequest(), timeout_ms=timeout_ms, metadata=metadata)
+        return await self._unary(PIXEL_SERVICE_PING, request if request is not None else pixels_pb2.PingRequest(), timeout_ms=timeout_ms, metadata=metadata, validate=validate)

@@ -22,10 +22,11 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from buf.validate import validate_pb2 as buf_dot_validate_dot_validate__pb2
 from protoipc.v1 import options_pb2 as protoipc_dot_v1_dot_options__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16pixels/v1/pixels.proto\x12\tpixels.v1\x1a\x19protoipc/v1/options.proto\"\xc8\x01\n\x0fGenerateRequest\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n\x06prompt\x18\x02 \x01(\tR\x06prompt\x12\x14\n\x05model\x18\x03 \x01(\tR\x05model\x12\x17\n\x04lora\x18\x04 \x01(\tH\x00R\x04lora\x88\x01\x01\x12\x12\n\x04size\x18\x05 \x03(\rR\x04size\x12\x14\n\x05steps\x18\x06 \x01(\rR\x05steps\x12\x1b\n\tcfg_scale\x18\x07 \x01(\x02R\x08\x63\x66gScale:\x0e\xc2\xa0\x19\n\n\x08generateB\x07\n\x05_lora\"{\n\x10GenerateResponse\x12\x15\n\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x1d\n\nimage_path\x18\x02 \x01(\tR\timagePath\x12\x1d\n\nduration_s\x18\x03 \x01(\x02R\tdurationS:\x12\xc2\xa0\x19\x0e\n\x0cjob_complete\"\xb9\x01\n\x10GenerateProgress\x12\x38\n\x0bjob_started\x18\x01 \x01(\x0b\x32\x15.pixels.v1.JobStartedH\x00R\njobStarted\x12\x31\n\x08progress\x18\x02 \x01(\x0b\x32\x13.pixels.v1.ProgressH\x00R\x08progress\x12.\n\x07preview\x18\x03 \x01(\x0b\x32\x12.pixels.v1.PreviewH\x00R\x07previewB\x08\n\x06update\"T\n\nJobStarted\x12\x15\n\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x1c\n\ttimestamp\x18\x02 \x01(\x04R\ttimestamp:\x11\xc2\xa0\x19\r\n\x0bjob_started\"\xc7\x01\n\x08Progress\x12\x15\n\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x30\n\x05stage\x18\x02 \x01(\x0e\x32\x1a.pixels.v1.GenerationStageR\x05stage\x12\x12\n\x04step\x18\x03 \x01(\rR\x04step\x12\x1f\n\x0btotal_steps\x18\x04 \x01(\rR\ntotalSteps\x12\x18\n\x07percent\x18\x05 \x01(\x02R\x07percent\x12\x13\n\x05\x65ta_s\x18\x06 \x01(\x02R\x04\x65taS:\x0e\xc2\xa0\x19\n\n\x08progress\"b\n\x07Preview\x12\x15\n\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x1d\n\nimage_path\x18\x02 \x01(\tR\timagePath\x12\x12\n\x04step\x18\x03 \x01(\rR\x04step:\r\xc2\xa0\x19\t\n\x07preview\"4\n\rCancelRequest\x12\x15\n\x06job_id\x18\x01 \x01(\tR\x05jobId:\x0c\xc2\xa0\x19\x08\n\x06\x63\x61ncel\"<\n\x0e\x43\x61ncelResponse\x12\x15\n\x06job_id\x18\x01 \x01(\tR\x05jobId:\x13\xc2\xa0\x19\x0f\n\rjob_cancelled\"&\n\x11ListModelsRequest:\x11\xc2\xa0\x19\r\n\x0blist_models\"T\n\x12ListModelsResponse\x12,\n\x06models\x18\x01 \x03(\x0b\x32\x14.pixels.v1.ModelInfoR\x06models:\x10\xc2\xa0\x19\x0c\n\nmodel_list\"\x81\x01\n\tModelInfo\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n\x04path\x18\x02 \x01(\tR\x04path\x12\x33\n\nmodel_type\x18\x03 \x01(\x0e\x32\x14.pixels.v1.ModelTypeR\tmodelType\x12\x17\n\x07size_mb\x18\x04 \x01(\x04R\x06sizeMb\"\x1d\n\rStatusRequest:\x0c\xc2\xa0\x19\x08\n\x06status\"\x98\x01\n\x0eStatusResponse\x12\x18\n\x07version\x18\x01 \x01(\tR\x07version\x12\x1d\n\nqueue_size\x18\x02 \x01(\rR\tqueueSize\x12\x1f\n\x0b\x61\x63tive_jobs\x18\x03 \x01(\rR\nactiveJobs\x12\x19\n\x08uptime_s\x18\x04 \x01(\x04R\x07uptimeS:\x11\xc2\xa0\x19\r\n\x0bstatus_info\"\x19\n\x0bPingRequest:\n\xc2\xa0\x19\x06\n\x04ping\"\x1a\n\x0cPingResponse:\n\xc2\xa0\x19\x06\n\x04pong*\x94\x01\n\tModelType\x12\x1a\n\x16MODEL_TYPE_UNSPECIFIED\x10\x00\x12+\n\x15MODEL_TYPE_CHECKPOINT\x10\x01\x1a\x10\xc2\xa0\x19\x0c\n\ncheckpoint\x12\x1f\n\x0fMODEL_TYPE_LORA\x10\x02\x1a\n\xc2\xa0\x19\x06\n\x04lora\x12\x1d\n\x0eMODEL_TYPE_VAE\x10\x03\x1a\t\xc2\xa0\x19\x05\n\x03vae*\xef\x02\n\x0fGenerationStage\x12 \n\x1cGENERATION_STAGE_UNSPECIFIED\x10\x00\x12\x35\n\x1dGENERATION_STAGE_INITIALIZING\x10\x01\x1a\x12\xc2\xa0\x19\x0e\n\x0cinitializing\x12\x39\n\x1fGENERATION_STAGE_LOADING_MODELS\x10\x02\x1a\x14\xc2\xa0\x19\x10\n\x0eloading_models\x12-\n\x19GENERATION_STAGE_ENCODING\x10\x03\x1a\x0e\xc2\xa0\x19\n\n\x08\x65ncoding\x12-\n\x19GENERATION_STAGE_SAMPLING\x10\x04\x1a\x0e\xc2\xa0\x19\n\n\x08sampling\x12-\n\x19GENERATION_STAGE_DECODING\x10\x05\x1a\x0e\xc2\xa0\x19\n\n\x08\x64\x65\x63oding\x12;\n GENERATION_STAGE_POST_PROCESSING\x10\x06\x1a\x15\xc2\xa0\x19\x11\n\x0fpost_processing2\xda\x03\n\x0cPixelService\x12u\n\x08Generate\x12\x1a.pixels.v1.GenerateRequest\x1a\x1b.pixels.v1.GenerateResponse\"0\xc2\xa0\x19,\x08\x03\x12\x1apixels.v1.GenerateProgress\x18\xc0\xcf$\"\x08generate\x12N\n\x06\x43\x61ncel\x12\x18.pixels.v1.CancelRequest\x1a\x19.pixels.v1.CancelResponse\"\x0f\x90\x02\x02\xc2\xa0\x19\x08\"\x06\x63\x61ncel\x12_\n\nListModels\x12\x1c.pixels.v1.ListModelsRequest\x1a\x1d.pixels.v1.ListModelsResponse\"\x14\x90\x02\x01\xc2\xa0\x19\r\"\x0blist_models\x12N\n\x06Status\x12\x18.pixels.v1.StatusRequest\x1a\x19.pixels.v1.StatusResponse\"\x0f\x90\x02\x01\xc2\xa0\x19\x08\"\x06status\x12\x46\n\x04Ping\x12\x16.pixels.v1.PingRequest\x1a\x17.pixels.v1.PingResponse\"\r\x90\x02\x01\xc2\xa0\x19\x06\"\x04ping\x1a\n\xc2\xa0\x19\x06\x08\x01\x10\xb0\xea\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16pixels/v1/pixels.proto\x12\tpixels.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x19protoipc/v1/options.proto\"\xc8\x02\n\x0fGenerateRequest\x12\x38\n\x02id\x18\x01 \x01(\tB(\xbaH%r#2!^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$R\x02id\x12\"\n\x06prompt\x18\x02 \x01(\tB\n\xbaH\x07r\x05\x10\x01\x18\xd0\x0fR\x06prompt\x12 \n\x05model\x18\x03 \x01(\tB\n\xbaH\x07r\x05\x10\x01\x18\x80\x01R\x05model\x12#\n\x04lora\x18\x04 \x01(\tB\n\xbaH\x07r\x05\x10\x01\x18\x80\x01H\x00R\x04lora\x88\x01\x01\x12\'\n\x04size\x18\x05 \x03(\rB\x13\xbaH\x10\x92\x01\r\x08\x02\x10\x02\"\x07*\x05\x18\x80\x08(\x10R\x04size\x12 \n\x05steps\x18\x06 \x01(\rB\n\xbaH\x07*\x05\x18\x96\x01(\x01R\x05steps\x12,\n\tcfg_scale\x18\x07 \x01(\x02\x42\x0f\xbaH\x0c\n\n\x1d\x00\x00\xf0\x41-\x00\x00\x00\x00R\x08\x63\x66gScale:\x0e\xc2\xa0\x19\n\n\x08generateB\x07\n\x05_lora\"{\n\x10GenerateResponse\x12\x15\n\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x1d\n\nimage_path\x18\x02 \x01(\tR\timagePath\x12\x1d\n\nduration_s\x18\x03 \x01(\x02R\tdurationS:\x12\xc2\xa0\x19\x0e\n\x0cjob_complete\"\xb9\x01\n\x10GenerateProgress\x12\x38\n\x0bjob_started\x18\x01 \x01(\x0b\x32\x15.pixels.v1.JobStartedH\x00R\njobStarted\x12\x31\n\x08progress\x18\x02 \x01(\x0b\x32\x13.pixels.v1.ProgressH\x00R\x08progress\x12.\n\x07preview\x18\x03 \x01(\x0b\x32\x12.pixels.v1.PreviewH\x00R\x07previewB\x08\n\x06update\"T\n\nJobStarted\x12\x15\n\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x1c\n\ttimestamp\x18\x02 \x01(\x04R\ttimestamp:\x11\xc2\xa0\x19\r\n\x0bjob_started\"\xc7\x01\n\x08Progress\x12\x15\n\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x30\n\x05stage\x18\x02 \x01(\x0e\x32\x1a.pixels.v1.GenerationStageR\x05stage\x12\x12\n\x04step\x18\x03 \x01(\rR\x04step\x12\x1f\n\x0btotal_steps\x18\x04 \x01(\rR\ntotalSteps\x12\x18\n\x07percent\x18\x05 \x01(\x02R\x07percent\x12\x13\n\x05\x65ta_s\x18\x06 \x01(\x02R\x04\x65taS:\x0e\xc2\xa0\x19\n\n\x08progress\"b\n\x07Preview\x12\x15\n\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x1d\n\nimage_path\x18\x02 \x01(\tR\timagePath\x12\x12\n\x04step\x18\x03 \x01(\rR\x04step:\r\xc2\xa0\x19\t\n\x07preview\"=\n\rCancelRequest\x12\x1e\n\x06job_id\x18\x01 \x01(\tB\x07\xbaH\x04r\x02\x10\x01R\x05jobId:\x0c\xc2\xa0\x19\x08\n\x06\x63\x61ncel\"<\n\x0e\x43\x61ncelResponse\x12\x15\n\x06job_id\x18\x01 \x01(\tR\x05jobId:\x13\xc2\xa0\x19\x0f\n\rjob_cancelled\"&\n\x11ListModelsRequest:\x11\xc2\xa0\x19\r\n\x0blist_models\"T\n\x12ListModelsResponse\x12,\n\x06models\x18\x01 \x03(\x0b\x32\x14.pixels.v1.ModelInfoR\x06models:\x10\xc2\xa0\x19\x0c\n\nmodel_list\"\x81\x01\n\tModelInfo\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n\x04path\x18\x02 \x01(\tR\x04path\x12\x33\n\nmodel_type\x18\x03 \x01(\x0e\x32\x14.pixels.v1.ModelTypeR\tmodelType\x12\x17\n\x07size_mb\x18\x04 \x01(\x04R\x06sizeMb\"\x1d\n\rStatusRequest:\x0c\xc2\xa0\x19\x08\n\x06status\"\x98\x01\n\x0eStatusResponse\x12\x18\n\x07version\x18\x01 \x01(\tR\x07version\x12\x1d\n\nqueue_size\x18\x02 \x01(\rR\tqueueSize\x12\x1f\n\x0b\x61\x63tive_jobs\x18\x03 \x01(\rR\nactiveJobs\x12\x19\n\x08uptime_s\x18\x04 \x01(\x04R\x07uptimeS:\x11\xc2\xa0\x19\r\n\x0bstatus_info\"\x19\n\x0bPingRequest:\n\xc2\xa0\x19\x06\n\x04ping\"\x1a\n\x0cPingResponse:\n\xc2\xa0\x19\x06\n\x04pong*\x94\x01\n\tModelType\x12\x1a\n\x16MODEL_TYPE_UNSPECIFIED\x10\x00\x12+\n\x15MODEL_TYPE_CHECKPOINT\x10\x01\x1a\x10\xc2\xa0\x19\x0c\n\ncheckpoint\x12\x1f\n\x0fMODEL_TYPE_LORA\x10\x02\x1a\n\xc2\xa0\x19\x06\n\x04lora\x12\x1d\n\x0eMODEL_TYPE_VAE\x10\x03\x1a\t\xc2\xa0\x19\x05\n\x03vae*\xef\x02\n\x0fGenerationStage\x12 \n\x1cGENERATION_STAGE_UNSPECIFIED\x10\x00\x12\x35\n\x1dGENERATION_STAGE_INITIALIZING\x10\x01\x1a\x12\xc2\xa0\x19\x0e\n\x0cinitializing\x12\x39\n\x1fGENERATION_STAGE_LOADING_MODELS\x10\x02\x1a\x14\xc2\xa0\x19\x10\n\x0eloading_models\x12-\n\x19GENERATION_STAGE_ENCODING\x10\x03\x1a\x0e\xc2\xa0\x19\n\n\x08\x65ncoding\x12-\n\x19GENERATION_STAGE_SAMPLING\x10\x04\x1a\x0e\xc2\xa0\x19\n\n\x08sampling\x12-\n\x19GENERATION_STAGE_DECODING\x10\x05\x1a\x0e\xc2\xa0\x19\n\n\x08\x64\x65\x63oding\x12;\n GENERATION_STAGE_POST_PROCESSING\x10\x06\x1a\x15\xc2\xa0\x19\x11\n\x0fpost_processing2\xda\x03\n\x0cPixelService\x12u\n\x08Generate\x12\x1a.pixels.v1.GenerateRequest\x1a\x1b.pixels.v1.GenerateResponse\"0\xc2\xa0\x19,\x08\x03\x12\x1apixels.v1.GenerateProgress\x18\xc0\xcf$\"\x08generate\x12N\n\x06\x43\x61ncel\x12\x18.pixels.v1.CancelRequest\x1a\x19.pixels.v1.CancelResponse\"\x0f\x90\x02\x02\xc2\xa0\x19\x08\"\x06\x63\x61ncel\x12_\n\nListModels\x12\x1c.pixels.v1.ListModelsRequest\x1a\x1d.pixels.v1.ListModelsResponse\"\x14\x90\x02\x01\xc2\xa0\x19\r\"\x0blist_models\x12N\n\x06Status\x12\x18.pixels.v1.StatusRequest\x1a\x19.pixels.v1.StatusResponse\"\x0f\x90\x02\x01\xc2\xa0\x19\x08\"\x06status\x12\x46\n\x04Ping\x12\x16.pixels.v1.PingRequest\x1a\x17.pixels.v1.PingResponse\"\r\x90\x02\x01\xc2\xa0\x19\x06\"\x04ping\x1a\n\xc2\xa0\x19\x06\x08\x01\x10\xb0\xea\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -50,6 +51,20 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GENERATIONSTAGE'].values_by_name["GENERATION_STAGE_DECODING"]._serialized_options = b'\302\240\031\n\n\010decoding'
   _globals['_GENERATIONSTAGE'].values_by_name["GENERATION_STAGE_POST_PROCESSING"]._loaded_options = None
   _globals['_GENERATIONSTAGE'].values_by_name["GENERATION_STAGE_POST_PROCESSING"]._serialized_options = b'\302\240\031\021\n\017post_processing'
+  _globals['_GENERATEREQUEST'].fields_by_name['id']._loaded_options = None
+  _globals['_GENERATEREQUEST'].fields_by_name['id']._serialized_options = b'\272H%r#2!^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$'
+  _globals['_GENERATEREQUEST'].fields_by_name['prompt']._loaded_options = None
+  _globals['_GENERATEREQUEST'].fields_by_name['prompt']._serialized_options = b'\272H\007r\005\020\001\030\320\017'
+  _globals['_GENERATEREQUEST'].fields_by_name['model']._loaded_options = None
+  _globals['_GENERATEREQUEST'].fields_by_name['model']._serialized_options = b'\272H\007r\005\020\001\030\200\001'
+  _globals['_GENERATEREQUEST'].fields_by_name['lora']._loaded_options = None
+  _globals['_GENERATEREQUEST'].fields_by_name['lora']._serialized_options = b'\272H\007r\005\020\001\030\200\001'
+  _globals['_GENERATEREQUEST'].fields_by_name['size']._loaded_options = None
+  _globals['_GENERATEREQUEST'].fields_by_name['size']._serialized_options = b'\272H\020\222\001\r\010\002\020\002\"\007*\005\030\200\010(\020'
+  _globals['_GENERATEREQUEST'].fields_by_name['steps']._loaded_options = None
+  _globals['_GENERATEREQUEST'].fields_by_name['steps']._serialized_options = b'\272H\007*\005\030\226\001(\001'
+  _globals['_GENERATEREQUEST'].fields_by_name['cfg_scale']._loaded_options = None
+  _globals['_GENERATEREQUEST'].fields_by_name['cfg_scale']._serialized_options = b'\272H\014\n\n\035\000\000\360A-\000\000\000\000'
   _globals['_GENERATEREQUEST']._loaded_options = None
   _globals['_GENERATEREQUEST']._serialized_options = b'\302\240\031\n\n\010generate'
   _globals['_GENERATERESPONSE']._loaded_options = None
@@ -60,6 +75,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_PROGRESS']._serialized_options = b'\302\240\031\n\n\010progress'
   _globals['_PREVIEW']._loaded_options = None
   _globals['_PREVIEW']._serialized_options = b'\302\240\031\t\n\007preview'
+  _globals['_CANCELREQUEST'].fields_by_name['job_id']._loaded_options = None
+  _globals['_CANCELREQUEST'].fields_by_name['job_id']._serialized_options = b'\272H\004r\002\020\001'
   _globals['_CANCELREQUEST']._loaded_options = None
   _globals['_CANCELREQUEST']._serialized_options = b'\302\240\031\010\n\006cancel'
   _globals['_CANCELRESPONSE']._loaded_options = None
@@ -88,40 +105,40 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_PIXELSERVICE'].methods_by_name['Status']._serialized_options = b'\220\002\001\302\240\031\010\"\006status'
   _globals['_PIXELSERVICE'].methods_by_name['Ping']._loaded_options = None
   _globals['_PIXELSERVICE'].methods_by_name['Ping']._serialized_options = b'\220\002\001\302\240\031\006\"\004ping'
-  _globals['_MODELTYPE']._serialized_start=1584
-  _globals['_MODELTYPE']._serialized_end=1732
-  _globals['_GENERATIONSTAGE']._serialized_start=1735
-  _globals['_GENERATIONSTAGE']._serialized_end=2102
-  _globals['_GENERATEREQUEST']._serialized_start=65
-  _globals['_GENERATEREQUEST']._serialized_end=265
-  _globals['_GENERATERESPONSE']._serialized_start=267
-  _globals['_GENERATERESPONSE']._serialized_end=390
-  _globals['_GENERATEPROGRESS']._serialized_start=393
-  _globals['_GENERATEPROGRESS']._serialized_end=578
-  _globals['_JOBSTARTED']._serialized_start=580
-  _globals['_JOBSTARTED']._serialized_end=664
-  _globals['_PROGRESS']._serialized_start=667
-  _globals['_PROGRESS']._serialized_end=866
-  _globals['_PREVIEW']._serialized_start=868
-  _globals['_PREVIEW']._serialized_end=966
-  _globals['_CANCELREQUEST']._serialized_start=968
-  _globals['_CANCELREQUEST']._serialized_end=1020
-  _globals['_CANCELRESPONSE']._serialized_start=1022
-  _globals['_CANCELRESPONSE']._serialized_end=1082
-  _globals['_LISTMODELSREQUEST']._serialized_start=1084
-  _globals['_LISTMODELSREQUEST']._serialized_end=1122
-  _globals['_LISTMODELSRESPONSE']._serialized_start=1124
-  _globals['_LISTMODELSRESPONSE']._serialized_end=1208
-  _globals['_MODELINFO']._serialized_start=1211
-  _globals['_MODELINFO']._serialized_end=1340
-  _globals['_STATUSREQUEST']._serialized_start=1342
-  _globals['_STATUSREQUEST']._serialized_end=1371
-  _globals['_STATUSRESPONSE']._serialized_start=1374
-  _globals['_STATUSRESPONSE']._serialized_end=1526
-  _globals['_PINGREQUEST']._serialized_start=1528
-  _globals['_PINGREQUEST']._serialized_end=1553
-  _globals['_PINGRESPONSE']._serialized_start=1555
-  _globals['_PINGRESPONSE']._serialized_end=1581
-  _globals['_PIXELSERVICE']._serialized_start=2105
-  _globals['_PIXELSERVICE']._serialized_end=2579
+  _globals['_MODELTYPE']._serialized_start=1750
+  _globals['_MODELTYPE']._serialized_end=1898
+  _globals['_GENERATIONSTAGE']._serialized_start=1901
+  _globals['_GENERATIONSTAGE']._serialized_end=2268
+  _globals['_GENERATEREQUEST']._serialized_start=94
+  _globals['_GENERATEREQUEST']._serialized_end=422
+  _globals['_GENERATERESPONSE']._serialized_start=424
+  _globals['_GENERATERESPONSE']._serialized_end=547
+  _globals['_GENERATEPROGRESS']._serialized_start=550
+  _globals['_GENERATEPROGRESS']._serialized_end=735
+  _globals['_JOBSTARTED']._serialized_start=737
+  _globals['_JOBSTARTED']._serialized_end=821
+  _globals['_PROGRESS']._serialized_start=824
+  _globals['_PROGRESS']._serialized_end=1023
+  _globals['_PREVIEW']._serialized_start=1025
+  _globals['_PREVIEW']._serialized_end=1123
+  _globals['_CANCELREQUEST']._serialized_start=1125
+  _globals['_CANCELREQUEST']._serialized_end=1186
+  _globals['_CANCELRESPONSE']._serialized_start=1188
+  _globals['_CANCELRESPONSE']._serialized_end=1248
+  _globals['_LISTMODELSREQUEST']._serialized_start=1250
+  _globals['_LISTMODELSREQUEST']._serialized_end=1288
+  _globals['_LISTMODELSRESPONSE']._serialized_start=1290
+  _globals['_LISTMODELSRESPONSE']._serialized_end=1374
+  _globals['_MODELINFO']._serialized_start=1377
+  _globals['_MODELINFO']._serialized_end=1506
+  _globals['_STATUSREQUEST']._serialized_start=1508
+  _globals['_STATUSREQUEST']._serialized_end=1537
+  _globals['_STATUSRESPONSE']._serialized_start=1540
+  _globals['_STATUSRESPONSE']._serialized_end=1692
+  _globals['_PINGREQUEST']._serialized_start=1694
+  _globals['_PINGREQUEST']._serialized_end=1719
+  _globals['_PINGRESPONSE']._serialized_start=1721
+  _globals['_PINGRESPONSE']._serialized_end=1747
+  _globals['_PIXELSERVICE']._serialized_start=2271
+  _globals['_PIXELSERVICE']._serialized_end=2745
 # @@protoc_insertion_point(module_scope)

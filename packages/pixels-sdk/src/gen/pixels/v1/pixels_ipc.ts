@@ -12,11 +12,79 @@
 // @generated from file pixels/v1/pixels.proto (package pixels.v1, syntax proto3)
 /* eslint-disable */
 
-import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { CancelRequest, CancelResponse, GenerateProgress, GenerateRequest, GenerateResponse, ListModelsRequest, ListModelsResponse, PingRequest, PingResponse, StatusRequest, StatusResponse } from "./pixels_pb.js";
 import { CancelRequestSchema, CancelResponseSchema, GenerateProgressSchema, GenerateRequestSchema, GenerateResponseSchema, ListModelsRequestSchema, ListModelsResponseSchema, PingRequestSchema, PingResponseSchema, StatusRequestSchema, StatusResponseSchema } from "./pixels_pb.js";
-import type { CallOptions, HandlerContext, ProgressCall, ProgressContext } from "@protoipc/runtime";
-import { defineService } from "@protoipc/runtime";
+import type { CallOptions, HandlerContext, PathNode, ProgressCall, ProgressContext, Violation } from "@protoipc/runtime";
+import { defineService, runeLength, violation } from "@protoipc/runtime";
+import type { MessageInitShape } from "@bufbuild/protobuf";
+
+const $re0 = new RegExp("^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", "u");
+
+function $walk_pixels_v1_GenerateRequest(m: GenerateRequest, out: Violation[], up: PathNode | undefined): void {
+  { // id
+    const v = m.id;
+    if (!($re0.test(v))) out.push(violation(up, GenerateRequestSchema.field.id, undefined, "string.pattern", "string.pattern", "does not match regex pattern `^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`"));
+  }
+  { // prompt
+    const v = m.prompt;
+    if (runeLength(v) < 1) out.push(violation(up, GenerateRequestSchema.field.prompt, undefined, "string.min_len", "string.min_len", "must be at least 1 characters"));
+    if (runeLength(v) > 2000) out.push(violation(up, GenerateRequestSchema.field.prompt, undefined, "string.max_len", "string.max_len", "must be at most 2000 characters"));
+  }
+  { // model
+    const v = m.model;
+    if (runeLength(v) < 1) out.push(violation(up, GenerateRequestSchema.field.model, undefined, "string.min_len", "string.min_len", "must be at least 1 characters"));
+    if (runeLength(v) > 128) out.push(violation(up, GenerateRequestSchema.field.model, undefined, "string.max_len", "string.max_len", "must be at most 128 characters"));
+  }
+  { // lora
+    const v = m.lora;
+    if (v !== undefined) {
+      if (runeLength(v) < 1) out.push(violation(up, GenerateRequestSchema.field.lora, undefined, "string.min_len", "string.min_len", "must be at least 1 characters"));
+      if (runeLength(v) > 128) out.push(violation(up, GenerateRequestSchema.field.lora, undefined, "string.max_len", "string.max_len", "must be at most 128 characters"));
+    }
+  }
+  { // size
+    const v = m.size;
+    if (v.length < 2) out.push(violation(up, GenerateRequestSchema.field.size, undefined, "repeated.min_items", "repeated.min_items", "must contain at least 2 item(s)"));
+    if (v.length > 2) out.push(violation(up, GenerateRequestSchema.field.size, undefined, "repeated.max_items", "repeated.max_items", "must contain no more than 2 item(s)"));
+    for (let i = 0; i < v.length; i++) {
+      const x = v[i]!;
+      if ((x > 1024 || x < 16)) out.push(violation(up, GenerateRequestSchema.field.size, i, "uint32.gte_lte", "repeated.items.uint32.gte", "must be greater than or equal to 16 and less than or equal to 1024"));
+    }
+  }
+  { // steps
+    const v = m.steps;
+    if ((v > 150 || v < 1)) out.push(violation(up, GenerateRequestSchema.field.steps, undefined, "uint32.gte_lte", "uint32.gte", "must be greater than or equal to 1 and less than or equal to 150"));
+  }
+  { // cfg_scale
+    const v = m.cfgScale;
+    if ((Number.isNaN(v) || (v > 30 || v < 0))) out.push(violation(up, GenerateRequestSchema.field.cfgScale, undefined, "float.gte_lte", "float.gte", "must be greater than or equal to 0 and less than or equal to 30"));
+  }
+}
+
+function $walk_pixels_v1_CancelRequest(m: CancelRequest, out: Violation[], up: PathNode | undefined): void {
+  { // job_id
+    const v = m.jobId;
+    if (runeLength(v) < 1) out.push(violation(up, CancelRequestSchema.field.jobId, undefined, "string.min_len", "string.min_len", "must be at least 1 characters"));
+  }
+}
+
+/**
+ * The violations of pixels.v1.GenerateRequest's buf.validate rules; empty when it is valid.
+ */
+function $validate_pixels_v1_GenerateRequest(m: GenerateRequest): Violation[] {
+  const out: Violation[] = [];
+  $walk_pixels_v1_GenerateRequest(m, out, undefined);
+  return out;
+}
+
+/**
+ * The violations of pixels.v1.CancelRequest's buf.validate rules; empty when it is valid.
+ */
+function $validate_pixels_v1_CancelRequest(m: CancelRequest): Violation[] {
+  const out: Violation[] = [];
+  $walk_pixels_v1_CancelRequest(m, out, undefined);
+  return out;
+}
 
 /**
  * PixelService generates pixel-art images from prompts.
@@ -121,7 +189,7 @@ export const PixelService = defineService<PixelServiceClient, PixelServiceHandle
   typeName: "pixels.v1.PixelService",
   binding: "native",
   defaultTimeoutMs: 30000,
-  schemaHash: "60f7cab2940470a619eceb4ee38a9396bd4309405829f05a8b1636d96862b0ca",
+  schemaHash: "c6d64a44c310ba3d60d7c165ba374c341da4e1a29d4a02baaef516a0a5de90de",
   methods: {
     generate: {
       name: "Generate",
@@ -132,6 +200,7 @@ export const PixelService = defineService<PixelServiceClient, PixelServiceHandle
       idempotency: "idempotency_unknown",
       timeoutMs: 600000,
       wireName: "generate",
+      validateInput: $validate_pixels_v1_GenerateRequest,
     },
     cancel: {
       name: "Cancel",
@@ -141,6 +210,7 @@ export const PixelService = defineService<PixelServiceClient, PixelServiceHandle
       progress: undefined,
       idempotency: "idempotent",
       wireName: "cancel",
+      validateInput: $validate_pixels_v1_CancelRequest,
     },
     listModels: {
       name: "ListModels",
