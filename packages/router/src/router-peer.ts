@@ -33,8 +33,9 @@ export interface RouterPeerOptions {
   /** Full names of the services a server offers. */
   readonly services?: readonly string[];
   /**
-   * Heartbeat interval asked for, in milliseconds; default 5000. The router grants at least its
-   * own interval; the granted one is in `heartbeatIntervalMs` after the ack.
+   * Heartbeat interval asked for, in milliseconds; default: the router's own (5000 unless it was
+   * configured otherwise). The router grants at least its own interval; the granted one is in
+   * `heartbeatIntervalMs` after the ack (5000 is used until then).
    */
   readonly heartbeatIntervalMs?: number;
   /** A name for the router's logs and events. */
@@ -202,7 +203,7 @@ class Peer implements RouterPeer {
           protocolVersion: ROUTER_PROTOCOL_VERSION,
           role: roleToWire(options.role),
           services: [...(options.services ?? [])],
-          heartbeatIntervalMs: this.heartbeatIntervalMs,
+          heartbeatIntervalMs: options.heartbeatIntervalMs ?? 0,
           peerEvents: options.peerEvents ?? options.role === "server",
           name: options.name ?? "",
         },
@@ -223,6 +224,10 @@ class Peer implements RouterPeer {
       linger: 0,
       routingId: Buffer.from(this.routingId).toString("utf8"),
       sendTimeout: 10,
+      // Frames wait in our queue, not in libzmq's, while the router is unreachable: so a
+      // registration is not sent once per interval of an outage, and nothing goes to a dead
+      // connection.
+      immediate: true,
       reconnectInterval: 100,
       reconnectMaxInterval: 2000,
       maxMessageSize: 2 * this.maxFrameBytes + 64 * 1024,
@@ -233,6 +238,12 @@ class Peer implements RouterPeer {
     this.lastReceived = Date.now();
     this.sendRegister();
     void this.readLoop(socket);
+    this.armTimer();
+  }
+
+  /** Checks four times per heartbeat interval: liveness is judged within 3.25 intervals. */
+  private armTimer(): void {
+    clearInterval(this.timer);
     const tickMs = Math.max(1, Math.floor(this.heartbeatIntervalMs / 4));
     this.timer = setInterval(() => this.tick(), tickMs);
     this.timer.unref();
@@ -293,6 +304,8 @@ class Peer implements RouterPeer {
 
   private sendRegister(): void {
     this.lastRegisterSent = Date.now();
+    // One registration waiting is enough (the DEALER holds frames while disconnected).
+    if (this.queue.includes(this.registerFrame)) return;
     // The registration goes ahead of anything queued.
     this.queue.unshift(this.registerFrame);
     this.kick();
@@ -312,10 +325,12 @@ class Peer implements RouterPeer {
 
   private async writeLoop(): Promise<void> {
     const socket = this.socket;
+    let backoffMs = 1;
     while (!this.closed && socket !== undefined && this.queue.length > 0) {
       const batch = this.queue.slice(0, MAX_BATCH);
       try {
         await socket.send(batch);
+        backoffMs = 1;
         this.queue.splice(0, batch.length);
         this.lastSent = Date.now();
         if (this.drainWaiters.length > 0 && this.queue.length < MAX_QUEUED_FRAMES) {
@@ -324,8 +339,9 @@ class Peer implements RouterPeer {
       } catch (e) {
         if (this.closed) break;
         if ((e as { code?: string }).code === "EAGAIN") {
-          // Not connected yet, or the router reads slowly: wait and try again.
-          await new Promise((r) => setTimeout(r, 5));
+          // Not connected yet, or the router reads slowly: wait (up to 100 ms) and try again.
+          await new Promise((r) => setTimeout(r, backoffMs));
+          backoffMs = Math.min(100, backoffMs * 2);
           continue;
         }
         this.queue.splice(0, batch.length);
@@ -381,14 +397,19 @@ class Peer implements RouterPeer {
     }
     const f = frame.frame;
     switch (f.case) {
-      case "registerAck":
-        this.heartbeatIntervalMs = f.value.heartbeatIntervalMs || this.heartbeatIntervalMs;
+      case "registerAck": {
+        const granted = f.value.heartbeatIntervalMs || this.heartbeatIntervalMs;
+        if (granted !== this.heartbeatIntervalMs) {
+          this.heartbeatIntervalMs = granted;
+          this.armTimer();
+        }
         this.counters.registrations++;
         // A new registration (router restart) restarts the routers' topic sequences.
         this.lastSequence.clear();
         this.registered = true;
         this.events.emit("registered", { heartbeatIntervalMs: this.heartbeatIntervalMs });
         return;
+      }
       case "heartbeat":
         return;
       case "disconnect":

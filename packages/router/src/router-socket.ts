@@ -29,7 +29,10 @@ export interface RouterSocketOptions {
   readonly batch: boolean;
   /** CURVE server keys; when set, peers without the server key and a CURVE key pair are refused. */
   readonly curve?: CurveServerOptions | undefined;
-  /** ZMQ_SNDHWM per peer, in messages; default 1000. */
+  /**
+   * ZMQ_SNDHWM per peer, in messages; default: `maxQueuedFramesPerPeer` frames' worth, so a peer
+   * holds at most about 2 × `maxQueuedFramesPerPeer` frames in the router (our queue plus libzmq's).
+   */
   readonly sendHighWaterMark?: number | undefined;
 }
 
@@ -100,7 +103,16 @@ export class RouterSocket {
       // takes over its old connection instead of being refused.
       handover: true,
       sendTimeout: 0,
-      sendHighWaterMark: this.options.sendHighWaterMark ?? 1000,
+      // libzmq counts multipart messages, not frames: with batches of up to MAX_BATCH_FRAMES,
+      // this keeps libzmq's share of a peer's backlog near maxQueuedFramesPerPeer frames too.
+      sendHighWaterMark:
+        this.options.sendHighWaterMark ??
+        Math.max(
+          1,
+          Math.ceil(
+            this.options.maxQueuedFramesPerPeer / (this.options.batch ? MAX_BATCH_FRAMES : 1),
+          ),
+        ),
       maxMessageSize: 2 * this.options.maxFrameBytes + 64 * 1024,
       ...curveServerSocketOptions(this.options.curve),
     });
