@@ -165,7 +165,7 @@ describe("the native router", () => {
     }
     const replies = await Promise.all(calls);
     // Replies are matched by request id: every caller gets the answer to its own request.
-    replies.forEach((r, i) => expect(r.value).toMatch(new RegExp(`^s[12]:req-${i}$`)));
+    for (const [i, r] of replies.entries()) expect(r.value).toMatch(new RegExp(`^s[12]:req-${i}$`));
     expect(seen.filter((s) => s === "s1")).toHaveLength(10);
     expect(seen.filter((s) => s === "s2")).toHaveLength(10);
     expect(router.counters.routedRequests).toBe(20);
