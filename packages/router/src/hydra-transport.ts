@@ -75,7 +75,7 @@ class HydraSocket {
     options: HydraTransportOptions,
     private readonly onIncoming: (m: HydraIncoming) => void,
   ) {
-    this.clientId = options.clientId ?? `${sender}-${1000 + Math.floor(Math.random() * 9000)}`;
+    this.clientId = options.clientId ?? defaultClientId(sender);
     if (this.clientId === "" || Buffer.byteLength(this.clientId) > 255) {
       throw new IpcError(
         `clientId of ${Buffer.byteLength(this.clientId)} bytes must be 1..255 bytes`,
@@ -169,6 +169,11 @@ class HydraSocket {
       }
     }
   }
+}
+
+/** Hydra MQClient's default client_id: `"<sender>-<random 1000..9999>"`. */
+function defaultClientId(sender: HydraSender): string {
+  return `${sender}-${1000 + Math.floor(Math.random() * 9000)}`;
 }
 
 /** Maps an `error` elem's data to an IpcError. */
@@ -351,6 +356,7 @@ export function createHydraServerTransport(
   options: HydraServerTransportOptions,
 ): HydraServerTransport {
   let socket: HydraSocket | undefined;
+  const clientId = options.clientId ?? defaultClientId("HydraServer");
   const aborts = new Set<AbortController>();
   const byElem = new Map<string, AnyMethodDescriptor>();
   for (const s of options.services) {
@@ -362,7 +368,7 @@ export function createHydraServerTransport(
       "error",
       {
         error_type: codeToString(err.code),
-        error_message: err.message,
+        error_message: err.rawMessage,
         component,
         recoverable: true,
       },
@@ -370,14 +376,12 @@ export function createHydraServerTransport(
     );
   };
   return {
-    get clientId() {
-      return socket?.clientId ?? options.clientId ?? "";
-    },
+    clientId,
     async listen(dispatcher: Dispatcher) {
       if (socket !== undefined) {
         throw new IpcError("hydra server transport is listening already", Code.FailedPrecondition);
       }
-      const s = new HydraSocket("HydraServer", options, (m) => {
+      const s = new HydraSocket("HydraServer", { ...options, clientId }, (m) => {
         if (m.kind !== "message" || m.sender !== "HydraClient") return;
         const method = byElem.get(m.elem);
         const requestId = m.requestId;

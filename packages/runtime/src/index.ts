@@ -4,7 +4,7 @@ export * from "./descriptor.js";
 export * from "./error.js";
 export * from "./frame-channel.js";
 export * as protoipcOptions from "./gen/protoipc/v1/options_pb.js";
+export * as routerSchema from "./gen/protoipc/v1/router_pb.js";
 export * from "./in-memory.js";
 export * from "./native-binding.js";
 export * from "./server.js";
-export * as routerSchema from "./gen/protoipc/v1/router_pb.js";
