@@ -162,6 +162,12 @@ class RouterPeer:
             asyncio.create_task(self._tick_loop()),
         ]
 
+    def _rearm(self) -> None:
+        """Restarts the tick loop, so a newly granted interval applies at once."""
+        if len(self._tasks) == 3:
+            self._tasks[2].cancel()
+            self._tasks[2] = asyncio.create_task(self._tick_loop())
+
     async def ready(self, timeout_ms: int = 30_000) -> None:
         """Waits until the router acknowledged the registration.
 
@@ -271,9 +277,10 @@ class RouterPeer:
             return
         which = frame.WhichOneof("frame")
         if which == "register_ack":
-            self.heartbeat_interval_ms = (
-                frame.register_ack.heartbeat_interval_ms or self.heartbeat_interval_ms
-            )
+            granted = frame.register_ack.heartbeat_interval_ms or self.heartbeat_interval_ms
+            if granted != self.heartbeat_interval_ms:
+                self.heartbeat_interval_ms = granted
+                self._rearm()
             self.registrations += 1
             self._last_sequence.clear()
             self.registered = True
