@@ -250,6 +250,22 @@ async function main(): Promise<void> {
     );
 
     await runPythonScenarios({ dir, servers, closers, baselinesOnly, echoOptions, repetitions });
+
+    if (!baselinesOnly) {
+      try {
+        const { runRouterScenarios } = await import("./scenarios/router.js");
+        await runRouterScenarios({
+          dir,
+          servers,
+          closers,
+          echoOptions,
+          direct: protoipc === undefined ? undefined : { name: "protoipc", echo: protoipc.echo },
+          raw: { name: "raw_zeromq", echo: raw.echo },
+        });
+      } catch (error) {
+        log(`router scenarios failed: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
   } finally {
     await cleanup();
     process.off("SIGINT", onSignal);
