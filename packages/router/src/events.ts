@@ -21,7 +21,8 @@ export class TypedEvents<E> {
   emit<K extends keyof E>(event: K, value: E[K]): void {
     const set = this.listeners.get(event);
     if (set === undefined) return;
-    for (const l of [...set]) {
+    // A Set iterates entries added or removed during the loop correctly; no copy per event.
+    for (const l of set) {
       try {
         (l as Listener<E[K]>)(value);
       } catch (e) {

@@ -20,8 +20,35 @@ export const HEARTBEAT_LIVENESS = 3;
 /** Version of the router protocol (router.proto) this package speaks. */
 export const ROUTER_PROTOCOL_VERSION = 1;
 
+/** A RouterCall as decoded: `client` and `envelope` are views into the received frame. */
+export interface DecodedRouterCall {
+  service: string;
+  client: Uint8Array;
+  envelope: Uint8Array;
+}
+
+/** A RouterBroadcast as decoded: `payload` and `publisher` are views into the received frame. */
+export interface DecodedRouterBroadcast {
+  topic: string;
+  sequence: number;
+  payload: Uint8Array;
+  publisher: Uint8Array;
+}
+
+/** The frame of a decoded RouterFrame (its `frame` oneof). */
+export type RouterFrameValue =
+  | { case: "call"; value: DecodedRouterCall }
+  | { case: "broadcast"; value: DecodedRouterBroadcast }
+  | { case: "heartbeat"; value: routerSchema.RouterHeartbeat | Record<string, never> }
+  | { case: "register"; value: routerSchema.RouterRegister }
+  | { case: "registerAck"; value: routerSchema.RouterRegisterAck }
+  | { case: "disconnect"; value: routerSchema.RouterDisconnect }
+  | { case: "peerEvent"; value: routerSchema.RouterPeerEvent };
+
 /** A decoded router frame. */
-export type RouterFrame = routerSchema.RouterFrame;
+export interface RouterFrame {
+  frame: RouterFrameValue;
+}
 
 /** The role of a registered peer. */
 export type PeerRoleName = "client" | "server";
@@ -39,12 +66,15 @@ export function roleFromWire(role: routerSchema.PeerRole): PeerRoleName | undefi
 }
 
 /**
- * Decodes one router frame.
+ * Decodes one router frame. Calls, broadcasts and heartbeats (every frame but a handful) are read
+ * by hand without copying; control frames through protobuf-es.
  *
  * @throws IpcError Code.InvalidArgument when the bytes are not a RouterFrame or carry no frame
  */
 export function decodeRouterFrame(bytes: Uint8Array): RouterFrame {
-  let frame: RouterFrame;
+  const fast = decodeHotFrame(bytes);
+  if (fast !== undefined) return { frame: fast };
+  let frame: routerSchema.RouterFrame;
   try {
     frame = fromBinary(routerSchema.RouterFrameSchema, bytes);
   } catch (e) {
@@ -60,7 +90,68 @@ export function decodeRouterFrame(bytes: Uint8Array): RouterFrame {
       Code.InvalidArgument,
     );
   }
-  return frame;
+  return { frame: frame.frame as RouterFrameValue };
+}
+
+/**
+ * The hand-written reader of the hot frames: a RouterFrame holding exactly one field 3 (heartbeat),
+ * 5 (call) or 6 (broadcast). Returns `undefined` for anything else (protobuf-es then decides,
+ * and reports malformed input).
+ */
+function decodeHotFrame(bytes: Uint8Array): RouterFrameValue | undefined {
+  const tag = bytes[0];
+  if (tag !== 0x1a && tag !== 0x2a && tag !== 0x32) return undefined;
+  const r = { pos: 1 };
+  const len = readVarint(bytes, r, bytes.byteLength);
+  if (len === undefined || r.pos + len !== bytes.byteLength) return undefined;
+  const end = bytes.byteLength;
+  if (tag === 0x1a) return len === 0 ? { case: "heartbeat", value: {} } : undefined;
+  if (tag === 0x2a) {
+    const call: DecodedRouterCall = { service: "", client: EMPTY, envelope: EMPTY };
+    while (r.pos < end) {
+      const t = bytes[r.pos++];
+      const l = readVarint(bytes, r, end);
+      if (l === undefined || r.pos + l > end) return undefined;
+      const v = bytes.subarray(r.pos, r.pos + l);
+      r.pos += l;
+      if (t === 0x0a) call.service = utf8Decoder.decode(v);
+      else if (t === 0x12) call.client = v;
+      else if (t === 0x1a) call.envelope = v;
+      else return undefined;
+    }
+    return { case: "call", value: call };
+  }
+  const b: DecodedRouterBroadcast = { topic: "", sequence: 0, payload: EMPTY, publisher: EMPTY };
+  while (r.pos < end) {
+    const t = bytes[r.pos++];
+    if (t === 0x10) {
+      const n = readVarint(bytes, r, end);
+      if (n === undefined) return undefined;
+      b.sequence = n;
+      continue;
+    }
+    const l = readVarint(bytes, r, end);
+    if (l === undefined || r.pos + l > end) return undefined;
+    const v = bytes.subarray(r.pos, r.pos + l);
+    r.pos += l;
+    if (t === 0x0a) b.topic = utf8Decoder.decode(v);
+    else if (t === 0x1a) b.payload = v;
+    else if (t === 0x22) b.publisher = v;
+    else return undefined;
+  }
+  return { case: "broadcast", value: b };
+}
+
+function readVarint(bytes: Uint8Array, r: { pos: number }, end: number): number | undefined {
+  let result = 0;
+  let scale = 1;
+  for (let i = 0; i < 8 && r.pos < end; i++) {
+    const b = bytes[r.pos++] as number;
+    result += (b & 0x7f) * scale;
+    if (b < 0x80) return result;
+    scale *= 128;
+  }
+  return undefined;
 }
 
 /** Encodes a control frame (register, ack, disconnect, peer event) with protobuf-es. */
@@ -171,13 +262,13 @@ export interface EnvelopeHead {
 const utf8Decoder = new TextDecoder();
 
 /**
- * Reads the request id, kind and method of a native Envelope without decoding the rest (the
- * payload, metadata and error are skipped).
+ * Reads the request id, kind and (unless `withMethod` is false) method of a native Envelope
+ * without decoding the rest (the payload, metadata and error are skipped).
  *
  * @throws IpcError Code.InvalidArgument when the bytes are not a well-formed Envelope or the kind
  *   is unspecified
  */
-export function peekEnvelopeHead(bytes: Uint8Array): EnvelopeHead {
+export function peekEnvelopeHead(bytes: Uint8Array, withMethod = true): EnvelopeHead {
   const head: EnvelopeHead = { requestId: 0, kind: FrameKind.UNSPECIFIED, method: "" };
   let pos = 0;
   const end = bytes.byteLength;
@@ -205,7 +296,9 @@ export function peekEnvelopeHead(bytes: Uint8Array): EnvelopeHead {
     } else if (wt === 2) {
       const len = varint();
       if (pos + len > end) throw malformedEnvelope(bytes, "truncated field");
-      if (no === 3) head.method = utf8Decoder.decode(bytes.subarray(pos, pos + len));
+      if (no === 3 && withMethod) {
+        head.method = Buffer.from(bytes.buffer, bytes.byteOffset + pos, len).toString("utf8");
+      }
       pos += len;
     } else if (wt === 1) {
       pos += 8;

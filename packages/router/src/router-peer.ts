@@ -5,7 +5,7 @@
  * says it does not know the peer, after a restart). One reader loop and one writer own the socket.
  */
 import { randomBytes } from "node:crypto";
-import { Code, DEFAULT_MAX_FRAME_BYTES, IpcError, type routerSchema } from "@protoipc/runtime";
+import { Code, DEFAULT_MAX_FRAME_BYTES, IpcError } from "@protoipc/runtime";
 import { Dealer } from "zeromq";
 import { type CurveClientOptions, curveClientSocketOptions } from "./curve.js";
 import { type Listener, TypedEvents } from "./events.js";
@@ -20,6 +20,7 @@ import {
   hexOf,
   type PeerRoleName,
   ROUTER_PROTOCOL_VERSION,
+  type RouterFrame,
   roleFromWire,
   roleToWire,
 } from "./router-frames.js";
@@ -388,7 +389,7 @@ class Peer implements RouterPeer {
   }
 
   private onFrame(bytes: Buffer): void {
-    let frame: routerSchema.RouterFrame;
+    let frame: RouterFrame;
     try {
       frame = decodeRouterFrame(bytes);
     } catch {

@@ -30,8 +30,8 @@ export interface RouterSocketOptions {
   /** CURVE server keys; when set, peers without the server key and a CURVE key pair are refused. */
   readonly curve?: CurveServerOptions | undefined;
   /**
-   * ZMQ_SNDHWM per peer, in messages; default: `maxQueuedFramesPerPeer` frames' worth, so a peer
-   * holds at most about 2 × `maxQueuedFramesPerPeer` frames in the router (our queue plus libzmq's).
+   * ZMQ_SNDHWM per peer, in messages (each up to 64 frames); default 1000. A stalled peer holds at
+   * most this many messages in libzmq plus `maxQueuedFramesPerPeer` frames in its queue.
    */
   readonly sendHighWaterMark?: number | undefined;
 }
@@ -103,16 +103,10 @@ export class RouterSocket {
       // takes over its old connection instead of being refused.
       handover: true,
       sendTimeout: 0,
-      // libzmq counts multipart messages, not frames: with batches of up to MAX_BATCH_FRAMES,
-      // this keeps libzmq's share of a peer's backlog near maxQueuedFramesPerPeer frames too.
-      sendHighWaterMark:
-        this.options.sendHighWaterMark ??
-        Math.max(
-          1,
-          Math.ceil(
-            this.options.maxQueuedFramesPerPeer / (this.options.batch ? MAX_BATCH_FRAMES : 1),
-          ),
-        ),
+      // libzmq counts messages (a batch of up to MAX_BATCH_FRAMES frames is one). A low mark
+      // makes the writer park busy peers for BLOCKED_RETRY_MS far too often; 1000 (libzmq's
+      // default) keeps them flowing.
+      sendHighWaterMark: this.options.sendHighWaterMark ?? 1000,
       maxMessageSize: 2 * this.options.maxFrameBytes + 64 * 1024,
       ...curveServerSocketOptions(this.options.curve),
     });

@@ -134,7 +134,7 @@ class RouterClientChannel implements ClientFrameChannel {
         ),
       );
     }
-    const kind = peekEnvelopeHead(frame).kind;
+    const kind = peekEnvelopeHead(frame, false).kind;
     if (kind === FrameKind.HELLO) return Promise.resolve();
     if (kind === FrameKind.HEARTBEAT) {
       // The router is this connection's far end: it answers for the servers while registered.
@@ -244,7 +244,7 @@ class RouterServerChannel implements ServerFrameChannel {
         this.callers.set(key, st);
       }
       try {
-        const head = peekEnvelopeHead(envelope);
+        const head = peekEnvelopeHead(envelope, false);
         if (head.kind === FrameKind.REQUEST) st.open.add(head.requestId);
         else if (head.kind === FrameKind.CANCEL) st.open.delete(head.requestId);
       } catch {
@@ -285,7 +285,7 @@ class RouterServerChannel implements ServerFrameChannel {
         ),
       );
     }
-    const head = peekEnvelopeHead(frame);
+    const head = peekEnvelopeHead(frame, false);
     if (head.kind === FrameKind.HEARTBEAT || head.kind === FrameKind.HELLO)
       return Promise.resolve();
     const st = this.callers.get(framePeer.key);

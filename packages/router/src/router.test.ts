@@ -5,7 +5,12 @@ import { TestService } from "@protoipc/runtime/testing";
 import { afterEach, describe, expect, it } from "vitest";
 import { Dealer } from "zeromq";
 import { createRouter, type PeerLeftEvent, type RouterHandle } from "./router.js";
-import { decodeRouterFrame, encodeRouterFrame, HEARTBEAT_FRAME } from "./router-frames.js";
+import {
+  decodeRouterFrame,
+  encodeRouterFrame,
+  HEARTBEAT_FRAME,
+  type RouterFrame,
+} from "./router-frames.js";
 import { createRouterPeer, type RouterPeer, type RouterPeerEvents } from "./router-peer.js";
 import { createRouterClientTransport, createRouterServerTransport } from "./router-transport.js";
 
@@ -63,7 +68,7 @@ async function rawPeer(address: string) {
     async send(frame: Uint8Array) {
       await socket.send(frame);
     },
-    async next(): Promise<routerSchema.RouterFrame> {
+    async next(): Promise<RouterFrame> {
       const [part] = await socket.receive();
       return decodeRouterFrame(part as Buffer);
     },
@@ -295,7 +300,7 @@ describe("the native router", () => {
 
   it("fans broadcasts out in order with per-topic sequences; a slow client loses only its own and sees the gap", async () => {
     // Room for one paced burst of 101 broadcasts, far less than the slow client falls behind.
-    const router = await startRouter({ maxQueuedFramesPerPeer: 300 });
+    const router = await startRouter({ maxQueuedFramesPerPeer: 300, sendHighWaterMark: 5 });
     const address = router.address as string;
     const serverT = createRouterServerTransport({ address });
     const server = createServer(serverT);

@@ -18,6 +18,8 @@ import { type Listener, TypedEvents } from "./events.js";
 import { createHydraRouterCore } from "./hydra-router.js";
 import {
   DEFAULT_ROUTER_HEARTBEAT_MS,
+  type DecodedRouterBroadcast,
+  type DecodedRouterCall,
   decodeRouterFrame,
   type EnvelopeHead,
   encodeBroadcastFrame,
@@ -31,6 +33,8 @@ import {
   type PeerRoleName,
   peekEnvelopeHead,
   ROUTER_PROTOCOL_VERSION,
+  type RouterFrame,
+  type RouterFrameValue,
   roleFromWire,
   roleToWire,
   serviceOfPath,
@@ -66,6 +70,12 @@ export interface RouterOptions {
    * the topic's sequence numbers. Other peers are never held up.
    */
   readonly maxQueuedFramesPerPeer?: number;
+  /**
+   * ZMQ_SNDHWM of the ROUTER socket: messages libzmq holds per peer before the writer parks that
+   * peer, each up to 64 frames; default 1000. Lower it to bound the memory a stalled peer can
+   * hold (at most this many messages plus `maxQueuedFramesPerPeer` frames).
+   */
+  readonly sendHighWaterMark?: number;
   /** Largest frame accepted, in bytes; default 4 MiB. */
   readonly maxFrameBytes?: number;
   /** ZeroMQ CURVE: when set, only CURVE peers (and, with `authorizedKeys`, only those keys) get in. */
@@ -223,6 +233,10 @@ class Router implements RouterHandle {
         maxFrameBytes,
         batch: this.protocol === "native",
         curve: options.curve,
+        sendHighWaterMark:
+          options.sendHighWaterMark === undefined
+            ? undefined
+            : checkPositiveInt("sendHighWaterMark", options.sendHighWaterMark),
       },
       this.protocol === "native"
         ? (id, key, parts) => this.onMessage(id, key, parts)
@@ -298,7 +312,7 @@ class Router implements RouterHandle {
 
   private onMessage(id: Buffer, key: string, parts: Buffer[]): void {
     for (const part of parts) {
-      let frame: routerSchema.RouterFrame;
+      let frame: RouterFrame;
       try {
         frame = decodeRouterFrame(part);
       } catch {
@@ -337,7 +351,7 @@ class Router implements RouterHandle {
   }
 
   /** MDP/PPP: a peer the router does not know is told to register again. */
-  private refuseUnregistered(id: Buffer, key: string, f: routerSchema.RouterFrame["frame"]): void {
+  private refuseUnregistered(id: Buffer, key: string, f: RouterFrameValue): void {
     this.counters.unregisteredFrames++;
     if (f.case === "disconnect") return;
     const peer = { id, key };
@@ -501,7 +515,7 @@ class Router implements RouterHandle {
     }
   }
 
-  private fromClient(client: PeerRecord, call: routerSchema.RouterCall): void {
+  private fromClient(client: PeerRecord, call: DecodedRouterCall): void {
     let head: EnvelopeHead;
     try {
       head = peekEnvelopeHead(call.envelope);
@@ -547,10 +561,10 @@ class Router implements RouterHandle {
     this.send(record.server, encodeCallFrame(call.envelope, client.id));
   }
 
-  private fromServer(server: PeerRecord, call: routerSchema.RouterCall): void {
+  private fromServer(server: PeerRecord, call: DecodedRouterCall): void {
     let head: EnvelopeHead;
     try {
-      head = peekEnvelopeHead(call.envelope);
+      head = peekEnvelopeHead(call.envelope, false);
     } catch {
       this.counters.malformedFrames++;
       return;
@@ -583,7 +597,7 @@ class Router implements RouterHandle {
     return "full";
   }
 
-  private broadcast(server: PeerRecord, b: routerSchema.RouterBroadcast): void {
+  private broadcast(server: PeerRecord, b: DecodedRouterBroadcast): void {
     const sequence = (this.topics.get(b.topic) ?? 0) + 1;
     this.topics.set(b.topic, sequence);
     this.counters.broadcasts++;
