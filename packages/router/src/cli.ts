@@ -3,7 +3,7 @@
  *
  * ```
  * protoipc router --bind tcp://0.0.0.0:5556 [--heartbeat-ms 5000] [--protocol native|hydra]
- *                 [--max-queued-frames 1000] [--curve-secret-key FILE] [--curve-authorized-keys DIR]
+ *                 [--max-queued-frames 4096] [--curve-secret-key FILE] [--curve-authorized-keys DIR]
  * protoipc keygen PATH          writes a CURVE key pair: PATH (public) and PATH_secret
  * ```
  *
@@ -30,7 +30,7 @@ router options:
   --heartbeat-ms MS            heartbeat interval in milliseconds (default 5000); a peer is
                                expired after 3 missed heartbeats
   --protocol native|hydra      native protoipc frames (default) or AI Hydra's JSON envelope
-  --max-queued-frames N        frames queued per peer before frames for it are dropped (default 1000)
+  --max-queued-frames N        frames queued per peer before frames for it are dropped (default 4096)
   --curve-secret-key FILE      enable ZeroMQ CURVE with this secret key file (ZPL certificate);
                                peers without CURVE are refused
   --curve-authorized-keys DIR  with CURVE: admit only the public keys of the certificates in DIR

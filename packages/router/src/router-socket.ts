@@ -8,8 +8,8 @@ import { Router } from "zeromq";
 import { type CurveServerOptions, curveServerSocketOptions } from "./curve.js";
 import { hexOf } from "./router-frames.js";
 
-/** Default number of frames queued per peer before the router drops frames for it: 1000. */
-export const DEFAULT_MAX_QUEUED_FRAMES_PER_PEER = 1000;
+/** Default number of frames queued per peer before the router drops frames for it: 4096. */
+export const DEFAULT_MAX_QUEUED_FRAMES_PER_PEER = 4096;
 
 /** Delay before the writer retries a peer whose libzmq queue was full, in milliseconds. */
 const BLOCKED_RETRY_MS = 5;
@@ -129,16 +129,17 @@ export class RouterSocket {
   /**
    * Queues `frame` for the peer `id` (key = its hex). Returns false, and counts the frame in
    * `droppedQueueFull`, when the peer's queue is full: the policy is to drop the newest frame for
-   * that peer only; others are unaffected.
+   * that peer only; others are unaffected. `force` queues it anyway (the router's own error
+   * frame that ends a call whose frames could not be queued: one per call, so still bounded).
    */
-  send(id: Uint8Array, key: string, frame: Uint8Array): boolean {
+  send(id: Uint8Array, key: string, frame: Uint8Array, force = false): boolean {
     if (this.closed) return false;
     let q = this.queues.get(key);
     if (q === undefined) {
       q = new PeerQueue(id);
       this.queues.set(key, q);
     }
-    if (q.length >= this.options.maxQueuedFramesPerPeer) {
+    if (!force && q.length >= this.options.maxQueuedFramesPerPeer) {
       q.dropped++;
       this.counters.droppedQueueFull++;
       return false;

@@ -383,4 +383,76 @@ describe("the native router", () => {
     }
     expect(missed).toBeGreaterThan(0);
   });
+
+  it("ends a call whose frames overflow its client's queue with ResourceExhausted, and cancels the handler", async () => {
+    const router = await startRouter({ maxQueuedFramesPerPeer: 20, sendHighWaterMark: 1 });
+    const address = router.address as string;
+    let handlerAborted: unknown;
+    const serverJoined = routerEvent(router, "peerJoined");
+    const aborted = new Promise<void>((resolve) => {
+      const server = createServer(createRouterServerTransport({ address }));
+      server.register(TestService, {
+        async work(req, ctx) {
+          try {
+            for (let i = 1; i <= req.value; i++) await ctx.progress({ value: i });
+          } finally {
+            if (ctx.signal.aborted) {
+              handlerAborted = ctx.signal.reason;
+              resolve();
+            }
+          }
+          return { value: "done" };
+        },
+      });
+      cleanups.push(() => server.close());
+      void server.listen();
+    });
+    await serverJoined;
+    // A client that asks for a flood of 200 000 updates and does not read (receive HWM 1).
+    const slow = new Dealer({ linger: 0, routingId: "flooded-client", receiveHighWaterMark: 1 });
+    slow.connect(address);
+    cleanups.push(() => slow.close());
+    await slow.send(registerFrame(routerSchema.PeerRole.CLIENT));
+    expect(decodeRouterFrame((await slow.receive())[0] as Buffer).frame.case).toBe("registerAck");
+    const { encodeEnvelope, decodeEnvelope, FrameKind } = await import("@protoipc/runtime");
+    const { encodeCallFrame } = await import("./router-frames.js");
+    const { toBinary, create } = await import("@bufbuild/protobuf");
+    await slow.send(
+      encodeCallFrame(
+        encodeEnvelope({
+          requestId: 9,
+          kind: FrameKind.REQUEST,
+          method: "/protoipc.test.TestService/Work",
+          deadlineUnixMs: Date.now() + 60_000,
+          payload: toBinary(UInt32ValueSchema, create(UInt32ValueSchema, { value: 200_000 })),
+        }),
+      ),
+    );
+    await aborted;
+    expect(handlerAborted).toBeInstanceOf(IpcError);
+    // Reading at last: updates in order up to the cut, then the router's error, not a hang.
+    let last = 0;
+    let error: ReturnType<typeof decodeEnvelope> | undefined;
+    while (error === undefined) {
+      for (const part of await slow.receive()) {
+        const f = decodeRouterFrame(part).frame;
+        if (f.case !== "call") continue;
+        const env = decodeEnvelope(f.value.envelope);
+        if (env.kind !== FrameKind.PROGRESS) {
+          error = env;
+          break;
+        }
+        expect(env.sequence).toBe(last + 1);
+        last = env.sequence;
+      }
+    }
+    expect(error.kind).toBe(FrameKind.ERROR);
+    expect(error.requestId).toBe(9);
+    expect(error.error?.code).toBe(Code.ResourceExhausted);
+    expect(error.error?.message).toMatch(
+      /router queue of client .* is full \(maxQueuedFramesPerPeer 20\); call dropped/,
+    );
+    expect(last).toBeGreaterThan(0);
+    expect(router.counters.failedCalls).toBe(1);
+  });
 });

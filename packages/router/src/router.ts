@@ -63,11 +63,12 @@ export interface RouterOptions {
    */
   readonly heartbeatIntervalMs?: number;
   /**
-   * Frames queued per peer before the router drops frames for it; default 1000. Policy when
+   * Frames queued per peer before the router drops frames for it; default 4096. Policy when
    * full: a request for a server whose queue is full goes to the next server of the service, or
-   * fails at once with `Code.ResourceExhausted` when all are full; any other frame for the peer
-   * (a reply, a broadcast) is dropped and counted; for a broadcast the client sees the gap in
-   * the topic's sequence numbers. Other peers are never held up.
+   * fails at once with `Code.ResourceExhausted` when all are full; a frame of a call for a client
+   * whose queue is full ends that call: the client gets `Code.ResourceExhausted` and the server a
+   * cancel; a broadcast is dropped for that client, which sees the gap in the topic's sequence
+   * numbers. Every drop is counted. Other peers are never held up.
    */
   readonly maxQueuedFramesPerPeer?: number;
   /**
@@ -576,7 +577,25 @@ class Router implements RouterHandle {
       return;
     }
     if (endsCall(head.kind)) this.forgetCall(callKey, record);
-    this.send(record.client, encodeCallFrame(call.envelope));
+    if (this.send(record.client, encodeCallFrame(call.envelope))) return;
+    // The caller's queue is full: this call can no longer be delivered whole. End it loudly on
+    // both sides rather than let the caller wait for a result that was dropped.
+    if (!endsCall(head.kind)) this.forgetCall(callKey, record);
+    this.counters.failedCalls++;
+    this.socket.send(
+      record.client.id,
+      record.client.key,
+      encodeCallFrame(
+        errorEnvelope(
+          head.requestId,
+          Code.ResourceExhausted,
+          `router queue of client ${record.client.name || record.client.key} is full (maxQueuedFramesPerPeer ${this.maxQueued}); call dropped`,
+        ),
+      ),
+      true,
+    );
+    if (!endsCall(head.kind))
+      this.send(server, encodeCallFrame(cancelEnvelope(head.requestId), record.client.id));
   }
 
   private forgetCall(callKey: string, record: CallRecord): void {

@@ -57,7 +57,7 @@ def _parser() -> argparse.ArgumentParser:
         "--max-queued-frames",
         type=_positive,
         default=DEFAULT_MAX_QUEUED_FRAMES_PER_PEER,
-        help="frames queued per peer before frames for it are dropped (default 1000)",
+        help="frames queued per peer before frames for it are dropped (default 4096)",
     )
     r.add_argument("--curve-secret-key", help="enable CURVE with this secret key file")
     return p

@@ -51,7 +51,7 @@ __all__ = [
     "RouterCounters",
 ]
 
-DEFAULT_MAX_QUEUED_FRAMES_PER_PEER = 1000
+DEFAULT_MAX_QUEUED_FRAMES_PER_PEER = 4096
 """Frames queued per peer before frames for it are dropped."""
 
 _MAX_BATCH = 64
@@ -134,7 +134,9 @@ class Router:
     :param protocol: ``"native"`` (router.proto, default) or ``"hydra"`` (AI Hydra's JSON envelope)
     :param heartbeat_interval_ms: heartbeat interval in milliseconds; default 5000; peers are
         expired after 3 missed heartbeats; a peer may ask for a longer interval
-    :param max_queued_frames: frames queued per peer before frames for it are dropped; default 1000
+    :param max_queued_frames: frames queued per peer before frames for it are dropped; default
+        4096; a dropped frame of a call ends the call (``RESOURCE_EXHAUSTED`` to the client, a
+        cancel to the server), a dropped broadcast shows as a gap
     :param curve_secret_key: with ``curve_public_key``, Z85 keys enabling CURVE (peers without it
         are refused)
     :param on_peer_joined: called with a :class:`PeerInfo` when a peer registers
@@ -247,13 +249,13 @@ class Router:
 
     # sending
 
-    def _send(self, peer_id: bytes, key: str, frame: bytes) -> bool:
+    def _send(self, peer_id: bytes, key: str, frame: bytes, force: bool = False) -> bool:
         if self._closed:
             return False
         q = self._queues.get(key)
         if q is None:
             q = self._queues[key] = _Queue(peer_id)
-        if len(q.frames) >= self._max_queued:
+        if not force and len(q.frames) >= self._max_queued:
             q.dropped += 1
             self.counters.dropped_queue_full += 1
             return False
@@ -561,7 +563,27 @@ class Router:
             return
         if ends_call(head.kind):
             self._forget(call_key, found)
-        self._send(found.client.id, found.client.key, call_frame(call.envelope))
+        if self._send(found.client.id, found.client.key, call_frame(call.envelope)):
+            return
+        # The caller's queue is full: end the call loudly on both sides instead of letting the
+        # caller wait for a result that was dropped.
+        if not ends_call(head.kind):
+            self._forget(call_key, found)
+        self.counters.failed_calls += 1
+        client = found.client
+        message = (
+            f"router queue of client {client.name or client.key} is full "
+            f"(max_queued_frames {self._max_queued}); call dropped"
+        )
+        self._send(
+            client.id,
+            client.key,
+            call_frame(error_envelope(head.request_id, Code.RESOURCE_EXHAUSTED, message)),
+            force=True,
+        )
+        if not ends_call(head.kind):
+            cancel = encode_envelope(FrameKind.CANCEL, request_id=head.request_id)
+            self._send(server.id, server.key, call_frame(cancel, client.id))
 
     def _forget(self, call_key: str, call: _Call) -> None:
         self._calls.pop(call_key, None)
