@@ -300,7 +300,7 @@ describe("the native router", () => {
 
   it("fans broadcasts out in order with per-topic sequences; a slow client loses only its own and sees the gap", async () => {
     // Room for one paced burst of 101 broadcasts, far less than the slow client falls behind.
-    const router = await startRouter({ maxQueuedFramesPerPeer: 300, sendHighWaterMark: 5 });
+    const router = await startRouter({ maxQueuedFramesPerPeer: 300, sendHighWaterMark: 2 });
     const address = router.address as string;
     const serverT = createRouterServerTransport({ address });
     const server = createServer(serverT);
@@ -334,8 +334,9 @@ describe("the native router", () => {
     const [ackBytes] = await slow.receive();
     expect(decodeRouterFrame(ackBytes as Buffer).frame.case).toBe("registerAck");
 
-    // 8 KiB each: more than libzmq's queue (1000 messages) and the kernel's socket buffers hold.
-    const total = 3000;
+    // 8 KiB each: more than libzmq's queue (2 messages of up to 64 frames), the router's queue
+    // (300 frames) and the kernel's socket buffers hold for the slow client.
+    const total = 1500;
     const payload = new Uint8Array(8192);
     for (let n = 1; n <= total; n++) {
       serverT.publish(BytesValueSchema, { value: payload });
