@@ -257,6 +257,21 @@ async function main(): Promise<void> {
     const validationOptions = { durationMs, warmupMs, repetitions };
     for (const line of validation.runValidatorComparison(validationOptions)) emitLine(line);
     emitLine(await validation.runValidationOverhead(validationOptions));
+    if (!baselinesOnly) {
+      try {
+        const { runRouterScenarios } = await import("./scenarios/router.js");
+        await runRouterScenarios({
+          dir,
+          servers,
+          closers,
+          echoOptions,
+          direct: protoipc === undefined ? undefined : { name: "protoipc", echo: protoipc.echo },
+          raw: { name: "raw_zeromq", echo: raw.echo },
+        });
+      } catch (error) {
+        log(`router scenarios failed: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
   } finally {
     await cleanup();
     process.off("SIGINT", onSignal);

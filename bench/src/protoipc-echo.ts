@@ -2,7 +2,14 @@
  * The candidate: the echo service through protoipc's public API (generated `EchoService`,
  * `createClient` / `createServer`, the native binding over the ZeroMQ transport).
  */
-import { createClient, createServer } from "@protoipc/runtime";
+
+import { createRouterClientTransport, createRouterServerTransport } from "@protoipc/router";
+import {
+  type ClientTransport,
+  createClient,
+  createServer,
+  type ServerTransport,
+} from "@protoipc/runtime";
 import { createZmqServerTransport, createZmqTransport } from "@protoipc/zeromq";
 import { EchoService } from "./gen/bench/v1/echo_ipc.js";
 
@@ -24,7 +31,10 @@ export interface ProtoipcEchoClient {
 
 /** Connects a protoipc client of the echo service to `address` (a ZeroMQ endpoint). The caller closes it. */
 export function createProtoipcEchoClient(address: string): ProtoipcEchoClient {
-  const transport = createZmqTransport({ address });
+  return echoClient(createZmqTransport({ address }));
+}
+
+function echoClient(transport: ClientTransport): ProtoipcEchoClient {
   const client = createClient(EchoService, transport);
   return {
     async echo(payload) {
@@ -50,7 +60,21 @@ export interface ProtoipcEchoServer {
  * returns the request's payload; Flood sends updates 1..count, awaiting each (backpressure).
  */
 export async function serveProtoipcEcho(address: string): Promise<ProtoipcEchoServer> {
-  const server = createServer(createZmqServerTransport({ bind: address }));
+  return serveEcho(createZmqServerTransport({ bind: address }));
+}
+
+/** Serves the echo service through the protoipc router at `address`; resolves once registered. */
+export async function serveProtoipcEchoViaRouter(address: string): Promise<ProtoipcEchoServer> {
+  return serveEcho(createRouterServerTransport({ address }));
+}
+
+/** Connects a protoipc echo client through the router at `address`. The caller closes it. */
+export function createProtoipcEchoClientViaRouter(address: string): ProtoipcEchoClient {
+  return echoClient(createRouterClientTransport({ address }));
+}
+
+async function serveEcho(transport: ServerTransport): Promise<ProtoipcEchoServer> {
+  const server = createServer(transport);
   server.register(EchoService, {
     echo: (request) => ({ payload: request.payload }),
     async flood(request, context) {

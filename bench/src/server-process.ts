@@ -31,6 +31,8 @@ export interface ServerProcess {
   readonly name: string;
   /** Asks the child to close its server and exit; kills it if it has not exited after 5 s. */
   stop(): Promise<void>;
+  /** The TypeScript child, for scenarios that talk to it over its IPC channel. */
+  readonly child?: ChildProcess;
 }
 
 /**
@@ -56,7 +58,7 @@ export async function startServerProcess(
     child.kill("SIGKILL");
     throw error;
   }
-  return { name: entry, stop: () => stopChild(child) };
+  return { name: entry, stop: () => stopChild(child), child };
 }
 
 function waitReady(entry: string, child: ChildProcess): Promise<void> {

@@ -16,6 +16,7 @@ import pytest
 
 import protoipc
 from protoipc.memory import create_in_memory_transport
+from protoipc.router import Router, create_router_client_transport, create_router_server_transport
 from protoipc.testing import ScriptedTestHandler, TestServiceClient, deny_mallory
 from protoipc.zmq import create_zmq_server_transport, create_zmq_transport
 
@@ -65,7 +66,7 @@ class Harness:
         await self.server.close()
 
 
-TRANSPORTS = ["memory", "zmq-ipc", "zmq-tcp"]
+TRANSPORTS = ["memory", "zmq-ipc", "zmq-tcp", "router"]
 
 class HarnessMaker:
     """Starts harnesses on one transport kind; closes them all in teardown."""
@@ -74,6 +75,7 @@ class HarnessMaker:
         self.kind = kind
         self.directory = directory
         self.harnesses: list[Harness] = []
+        self.routers: list[Router] = []
 
     async def __call__(
         self,
@@ -90,6 +92,23 @@ class HarnessMaker:
             server.register(handler)
             await server.listen()
             connect = mem.connect
+        elif self.kind == "router":
+            # Through protoipc's router (Python): calls keep the native binding's semantics.
+            router = Router("tcp://127.0.0.1:*")
+            await router.start()
+            self.routers.append(router)
+            assert router.address is not None
+            router_transport = create_router_server_transport(
+                router.address, call_heartbeat_interval_ms=heartbeat_interval_ms
+            )
+            server = protoipc.create_server(router_transport, interceptors=interceptors)
+            server.register(handler)
+            await server.listen()
+            connect = functools.partial(
+                create_router_client_transport,
+                router.address,
+                call_heartbeat_interval_ms=heartbeat_interval_ms,
+            )
         else:
             bind = (
                 f"ipc://{self.directory}/server-{len(self.harnesses)}.sock"
@@ -114,6 +133,8 @@ class HarnessMaker:
     async def aclose(self) -> None:
         for h in self.harnesses:
             await h.aclose()
+        for r in self.routers:
+            await r.aclose()
 
 
 @pytest.fixture(params=TRANSPORTS)

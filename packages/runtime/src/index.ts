@@ -14,6 +14,7 @@ export {
   ViolationsSchema,
 } from "./gen/buf/validate/validate_pb.js";
 export * as protoipcOptions from "./gen/protoipc/v1/options_pb.js";
+export * as routerSchema from "./gen/protoipc/v1/router_pb.js";
 export * from "./in-memory.js";
 export * from "./native-binding.js";
 export * from "./server.js";

@@ -1,7 +1,9 @@
 from google.protobuf import descriptor_pb2 as _descriptor_pb2
+from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
@@ -10,6 +12,7 @@ class Binding(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     BINDING_UNSPECIFIED: _ClassVar[Binding]
     BINDING_NATIVE: _ClassVar[Binding]
+    BINDING_HYDRA: _ClassVar[Binding]
 
 class MethodKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -19,6 +22,7 @@ class MethodKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     METHOD_KIND_PROGRESS: _ClassVar[MethodKind]
 BINDING_UNSPECIFIED: Binding
 BINDING_NATIVE: Binding
+BINDING_HYDRA: Binding
 METHOD_KIND_UNSPECIFIED: MethodKind
 METHOD_KIND_UNARY: MethodKind
 METHOD_KIND_SERVER_STREAMING: MethodKind
@@ -55,13 +59,17 @@ class MethodOptions(_message.Message):
     def __init__(self, kind: _Optional[_Union[MethodKind, str]] = ..., progress: _Optional[str] = ..., timeout_ms: _Optional[int] = ..., wire_name: _Optional[str] = ...) -> None: ...
 
 class MessageOptions(_message.Message):
-    __slots__ = ("wire_name",)
+    __slots__ = ("wire_name", "json_tuple")
     WIRE_NAME_FIELD_NUMBER: _ClassVar[int]
+    JSON_TUPLE_FIELD_NUMBER: _ClassVar[int]
     wire_name: str
-    def __init__(self, wire_name: _Optional[str] = ...) -> None: ...
+    json_tuple: bool
+    def __init__(self, wire_name: _Optional[str] = ..., json_tuple: _Optional[bool] = ...) -> None: ...
 
 class EnumValueOptions(_message.Message):
-    __slots__ = ("wire_name",)
+    __slots__ = ("wire_name", "wire_aliases")
     WIRE_NAME_FIELD_NUMBER: _ClassVar[int]
+    WIRE_ALIASES_FIELD_NUMBER: _ClassVar[int]
     wire_name: str
-    def __init__(self, wire_name: _Optional[str] = ...) -> None: ...
+    wire_aliases: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, wire_name: _Optional[str] = ..., wire_aliases: _Optional[_Iterable[str]] = ...) -> None: ...

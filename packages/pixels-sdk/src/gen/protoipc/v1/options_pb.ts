@@ -19,7 +19,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file protoipc/v1/options.proto.
  */
 export const file_protoipc_v1_options: GenFile = /*@__PURE__*/
-  fileDesc("Chlwcm90b2lwYy92MS9vcHRpb25zLnByb3RvEgtwcm90b2lwYy52MSJmCg5TZXJ2aWNlT3B0aW9ucxIlCgdiaW5kaW5nGAEgASgOMhQucHJvdG9pcGMudjEuQmluZGluZxIaChJkZWZhdWx0X3RpbWVvdXRfbXMYAiABKA0SEQoJd2lyZV9uYW1lGAMgASgJIm8KDU1ldGhvZE9wdGlvbnMSJQoEa2luZBgBIAEoDjIXLnByb3RvaXBjLnYxLk1ldGhvZEtpbmQSEAoIcHJvZ3Jlc3MYAiABKAkSEgoKdGltZW91dF9tcxgDIAEoDRIRCgl3aXJlX25hbWUYBCABKAkiIwoOTWVzc2FnZU9wdGlvbnMSEQoJd2lyZV9uYW1lGAEgASgJIiUKEEVudW1WYWx1ZU9wdGlvbnMSEQoJd2lyZV9uYW1lGAEgASgJKjYKB0JpbmRpbmcSFwoTQklORElOR19VTlNQRUNJRklFRBAAEhIKDkJJTkRJTkdfTkFUSVZFEAEqfAoKTWV0aG9kS2luZBIbChdNRVRIT0RfS0lORF9VTlNQRUNJRklFRBAAEhUKEU1FVEhPRF9LSU5EX1VOQVJZEAESIAocTUVUSE9EX0tJTkRfU0VSVkVSX1NUUkVBTUlORxACEhgKFE1FVEhPRF9LSU5EX1BST0dSRVNTEAM6WAoHc2VydmljZRIfLmdvb2dsZS5wcm90b2J1Zi5TZXJ2aWNlT3B0aW9ucxiIlAMgASgLMhsucHJvdG9pcGMudjEuU2VydmljZU9wdGlvbnNSB3NlcnZpY2U6VAoGbWV0aG9kEh4uZ29vZ2xlLnByb3RvYnVmLk1ldGhvZE9wdGlvbnMYiJQDIAEoCzIaLnByb3RvaXBjLnYxLk1ldGhvZE9wdGlvbnNSBm1ldGhvZDpYCgdtZXNzYWdlEh8uZ29vZ2xlLnByb3RvYnVmLk1lc3NhZ2VPcHRpb25zGIiUAyABKAsyGy5wcm90b2lwYy52MS5NZXNzYWdlT3B0aW9uc1IHbWVzc2FnZTphCgplbnVtX3ZhbHVlEiEuZ29vZ2xlLnByb3RvYnVmLkVudW1WYWx1ZU9wdGlvbnMYiJQDIAEoCzIdLnByb3RvaXBjLnYxLkVudW1WYWx1ZU9wdGlvbnNSCWVudW1WYWx1ZWIGcHJvdG8z", [file_google_protobuf_descriptor]);
+  fileDesc("Chlwcm90b2lwYy92MS9vcHRpb25zLnByb3RvEgtwcm90b2lwYy52MSJmCg5TZXJ2aWNlT3B0aW9ucxIlCgdiaW5kaW5nGAEgASgOMhQucHJvdG9pcGMudjEuQmluZGluZxIaChJkZWZhdWx0X3RpbWVvdXRfbXMYAiABKA0SEQoJd2lyZV9uYW1lGAMgASgJIm8KDU1ldGhvZE9wdGlvbnMSJQoEa2luZBgBIAEoDjIXLnByb3RvaXBjLnYxLk1ldGhvZEtpbmQSEAoIcHJvZ3Jlc3MYAiABKAkSEgoKdGltZW91dF9tcxgDIAEoDRIRCgl3aXJlX25hbWUYBCABKAkiNwoOTWVzc2FnZU9wdGlvbnMSEQoJd2lyZV9uYW1lGAEgASgJEhIKCmpzb25fdHVwbGUYFCABKAgiOwoQRW51bVZhbHVlT3B0aW9ucxIRCgl3aXJlX25hbWUYASABKAkSFAoMd2lyZV9hbGlhc2VzGBQgAygJKkkKB0JpbmRpbmcSFwoTQklORElOR19VTlNQRUNJRklFRBAAEhIKDkJJTkRJTkdfTkFUSVZFEAESEQoNQklORElOR19IWURSQRADKnwKCk1ldGhvZEtpbmQSGwoXTUVUSE9EX0tJTkRfVU5TUEVDSUZJRUQQABIVChFNRVRIT0RfS0lORF9VTkFSWRABEiAKHE1FVEhPRF9LSU5EX1NFUlZFUl9TVFJFQU1JTkcQAhIYChRNRVRIT0RfS0lORF9QUk9HUkVTUxADOlgKB3NlcnZpY2USHy5nb29nbGUucHJvdG9idWYuU2VydmljZU9wdGlvbnMYiJQDIAEoCzIbLnByb3RvaXBjLnYxLlNlcnZpY2VPcHRpb25zUgdzZXJ2aWNlOlQKBm1ldGhvZBIeLmdvb2dsZS5wcm90b2J1Zi5NZXRob2RPcHRpb25zGIiUAyABKAsyGi5wcm90b2lwYy52MS5NZXRob2RPcHRpb25zUgZtZXRob2Q6WAoHbWVzc2FnZRIfLmdvb2dsZS5wcm90b2J1Zi5NZXNzYWdlT3B0aW9ucxiIlAMgASgLMhsucHJvdG9pcGMudjEuTWVzc2FnZU9wdGlvbnNSB21lc3NhZ2U6YQoKZW51bV92YWx1ZRIhLmdvb2dsZS5wcm90b2J1Zi5FbnVtVmFsdWVPcHRpb25zGIiUAyABKAsyHS5wcm90b2lwYy52MS5FbnVtVmFsdWVPcHRpb25zUgllbnVtVmFsdWViBnByb3RvMw", [file_google_protobuf_descriptor]);
 
 /**
  * ServiceOptions are set with `option (protoipc.v1.service) = { ... };`.
@@ -113,6 +113,14 @@ export type MessageOptions = Message<"protoipc.v1.MessageOptions"> & {
    * @generated from field: string wire_name = 1;
    */
   wireName: string;
+
+  /**
+   * On JSON wires, the message is an array of its fields in field-number order instead of an
+   * object (AI Hydra's `[x, y]` cells). Fields must be singular scalars.
+   *
+   * @generated from field: bool json_tuple = 20;
+   */
+  jsonTuple: boolean;
 };
 
 /**
@@ -134,6 +142,14 @@ export type EnumValueOptions = Message<"protoipc.v1.EnumValueOptions"> & {
    * @generated from field: string wire_name = 1;
    */
   wireName: string;
+
+  /**
+   * Other names an existing system's own code uses for this value before it reaches the wire
+   * (AI Hydra's client-side "decision_cycle_complete" for the elem "performance_update").
+   *
+   * @generated from field: repeated string wire_aliases = 20;
+   */
+  wireAliases: string[];
 };
 
 /**
@@ -164,6 +180,15 @@ export enum Binding {
    * @generated from enum value: BINDING_NATIVE = 1;
    */
   NATIVE = 1,
+
+  /**
+   * AI Hydra's router envelope (PROTOCOLS.md §2): one UTF-8 JSON object per ZeroMQ message,
+   * `{sender, elem, data, client_id, timestamp, request_id}`; a method's `wire_name` is the elem
+   * of its request, the response message's `wire_name` the elem of its reply.
+   *
+   * @generated from enum value: BINDING_HYDRA = 3;
+   */
+  HYDRA = 3,
 }
 
 /**

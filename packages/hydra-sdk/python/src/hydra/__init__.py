@@ -1,0 +1,1 @@
+"""The AI Hydra router protocol for protoipc (proto/hydra)."""
