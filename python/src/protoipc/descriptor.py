@@ -83,7 +83,7 @@ class ServiceDescriptor:
     exchanged in the native hello."""
     methods: tuple[MethodDescriptor[Any, Any, Any], ...]
     """The methods, in schema order."""
-    binding: Literal["native"] = "native"
+    binding: Literal["native", "tagged"] = "native"
     """The binding (option ``binding``); transports may override it."""
     default_timeout_ms: int = DEFAULT_TIMEOUT_MS
     """Deadline for calls whose caller and method give none, in milliseconds; default 30 000."""

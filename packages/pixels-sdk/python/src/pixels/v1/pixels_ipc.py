@@ -73,7 +73,7 @@ PIXEL_SERVICE_PING: protoipc.MethodDescriptor[pixels_pb2.PingRequest, pixels_pb2
 
 PIXEL_SERVICE = protoipc.ServiceDescriptor(
     type_name="pixels.v1.PixelService",
-    schema_hash="60f7cab2940470a619eceb4ee38a9396bd4309405829f05a8b1636d96862b0ca",
+    schema_hash="0eee36a2955acbbc5d462427ecd1b44974cd346f24ef7e370c22c909a302c16c",
     default_timeout_ms=30000,
     methods=(
         PIXEL_SERVICE_GENERATE,

@@ -121,7 +121,7 @@ export const PixelService = defineService<PixelServiceClient, PixelServiceHandle
   typeName: "pixels.v1.PixelService",
   binding: "native",
   defaultTimeoutMs: 30000,
-  schemaHash: "60f7cab2940470a619eceb4ee38a9396bd4309405829f05a8b1636d96862b0ca",
+  schemaHash: "0eee36a2955acbbc5d462427ecd1b44974cd346f24ef7e370c22c909a302c16c",
   methods: {
     generate: {
       name: "Generate",

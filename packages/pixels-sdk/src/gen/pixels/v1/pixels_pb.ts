@@ -21,7 +21,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file pixels/v1/pixels.proto.
  */
 export const file_pixels_v1_pixels: GenFile = /*@__PURE__*/
-  fileDesc("ChZwaXhlbHMvdjEvcGl4ZWxzLnByb3RvEglwaXhlbHMudjEimAEKD0dlbmVyYXRlUmVxdWVzdBIKCgJpZBgBIAEoCRIOCgZwcm9tcHQYAiABKAkSDQoFbW9kZWwYAyABKAkSEQoEbG9yYRgEIAEoCUgAiAEBEgwKBHNpemUYBSADKA0SDQoFc3RlcHMYBiABKA0SEQoJY2ZnX3NjYWxlGAcgASgCOg7CoBkKCghnZW5lcmF0ZUIHCgVfbG9yYSJeChBHZW5lcmF0ZVJlc3BvbnNlEg4KBmpvYl9pZBgBIAEoCRISCgppbWFnZV9wYXRoGAIgASgJEhIKCmR1cmF0aW9uX3MYAyABKAI6EsKgGQ4KDGpvYl9jb21wbGV0ZSKaAQoQR2VuZXJhdGVQcm9ncmVzcxIsCgtqb2Jfc3RhcnRlZBgBIAEoCzIVLnBpeGVscy52MS5Kb2JTdGFydGVkSAASJwoIcHJvZ3Jlc3MYAiABKAsyEy5waXhlbHMudjEuUHJvZ3Jlc3NIABIlCgdwcmV2aWV3GAMgASgLMhIucGl4ZWxzLnYxLlByZXZpZXdIAEIICgZ1cGRhdGUiQgoKSm9iU3RhcnRlZBIOCgZqb2JfaWQYASABKAkSEQoJdGltZXN0YW1wGAIgASgEOhHCoBkNCgtqb2Jfc3RhcnRlZCKYAQoIUHJvZ3Jlc3MSDgoGam9iX2lkGAEgASgJEikKBXN0YWdlGAIgASgOMhoucGl4ZWxzLnYxLkdlbmVyYXRpb25TdGFnZRIMCgRzdGVwGAMgASgNEhMKC3RvdGFsX3N0ZXBzGAQgASgNEg8KB3BlcmNlbnQYBSABKAISDQoFZXRhX3MYBiABKAI6DsKgGQoKCHByb2dyZXNzIkoKB1ByZXZpZXcSDgoGam9iX2lkGAEgASgJEhIKCmltYWdlX3BhdGgYAiABKAkSDAoEc3RlcBgDIAEoDToNwqAZCQoHcHJldmlldyItCg1DYW5jZWxSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCToMwqAZCAoGY2FuY2VsIjUKDkNhbmNlbFJlc3BvbnNlEg4KBmpvYl9pZBgBIAEoCToTwqAZDwoNam9iX2NhbmNlbGxlZCImChFMaXN0TW9kZWxzUmVxdWVzdDoRwqAZDQoLbGlzdF9tb2RlbHMiTAoSTGlzdE1vZGVsc1Jlc3BvbnNlEiQKBm1vZGVscxgBIAMoCzIULnBpeGVscy52MS5Nb2RlbEluZm86EMKgGQwKCm1vZGVsX2xpc3QiYgoJTW9kZWxJbmZvEgwKBG5hbWUYASABKAkSDAoEcGF0aBgCIAEoCRIoCgptb2RlbF90eXBlGAMgASgOMhQucGl4ZWxzLnYxLk1vZGVsVHlwZRIPCgdzaXplX21iGAQgASgEIh0KDVN0YXR1c1JlcXVlc3Q6DMKgGQgKBnN0YXR1cyJvCg5TdGF0dXNSZXNwb25zZRIPCgd2ZXJzaW9uGAEgASgJEhIKCnF1ZXVlX3NpemUYAiABKA0SEwoLYWN0aXZlX2pvYnMYAyABKA0SEAoIdXB0aW1lX3MYBCABKAQ6EcKgGQ0KC3N0YXR1c19pbmZvIhkKC1BpbmdSZXF1ZXN0OgrCoBkGCgRwaW5nIhoKDFBpbmdSZXNwb25zZToKwqAZBgoEcG9uZyqUAQoJTW9kZWxUeXBlEhoKFk1PREVMX1RZUEVfVU5TUEVDSUZJRUQQABIrChVNT0RFTF9UWVBFX0NIRUNLUE9JTlQQARoQwqAZDAoKY2hlY2twb2ludBIfCg9NT0RFTF9UWVBFX0xPUkEQAhoKwqAZBgoEbG9yYRIdCg5NT0RFTF9UWVBFX1ZBRRADGgnCoBkFCgN2YWUq7wIKD0dlbmVyYXRpb25TdGFnZRIgChxHRU5FUkFUSU9OX1NUQUdFX1VOU1BFQ0lGSUVEEAASNQodR0VORVJBVElPTl9TVEFHRV9JTklUSUFMSVpJTkcQARoSwqAZDgoMaW5pdGlhbGl6aW5nEjkKH0dFTkVSQVRJT05fU1RBR0VfTE9BRElOR19NT0RFTFMQAhoUwqAZEAoObG9hZGluZ19tb2RlbHMSLQoZR0VORVJBVElPTl9TVEFHRV9FTkNPRElORxADGg7CoBkKCghlbmNvZGluZxItChlHRU5FUkFUSU9OX1NUQUdFX1NBTVBMSU5HEAQaDsKgGQoKCHNhbXBsaW5nEi0KGUdFTkVSQVRJT05fU1RBR0VfREVDT0RJTkcQBRoOwqAZCgoIZGVjb2RpbmcSOwogR0VORVJBVElPTl9TVEFHRV9QT1NUX1BST0NFU1NJTkcQBhoVwqAZEQoPcG9zdF9wcm9jZXNzaW5nMtoDCgxQaXhlbFNlcnZpY2USdQoIR2VuZXJhdGUSGi5waXhlbHMudjEuR2VuZXJhdGVSZXF1ZXN0GhsucGl4ZWxzLnYxLkdlbmVyYXRlUmVzcG9uc2UiMMKgGSwIAxIacGl4ZWxzLnYxLkdlbmVyYXRlUHJvZ3Jlc3MYwM8kIghnZW5lcmF0ZRJOCgZDYW5jZWwSGC5waXhlbHMudjEuQ2FuY2VsUmVxdWVzdBoZLnBpeGVscy52MS5DYW5jZWxSZXNwb25zZSIPkAICwqAZCCIGY2FuY2VsEl8KCkxpc3RNb2RlbHMSHC5waXhlbHMudjEuTGlzdE1vZGVsc1JlcXVlc3QaHS5waXhlbHMudjEuTGlzdE1vZGVsc1Jlc3BvbnNlIhSQAgHCoBkNIgtsaXN0X21vZGVscxJOCgZTdGF0dXMSGC5waXhlbHMudjEuU3RhdHVzUmVxdWVzdBoZLnBpeGVscy52MS5TdGF0dXNSZXNwb25zZSIPkAIBwqAZCCIGc3RhdHVzEkYKBFBpbmcSFi5waXhlbHMudjEuUGluZ1JlcXVlc3QaFy5waXhlbHMudjEuUGluZ1Jlc3BvbnNlIg2QAgHCoBkGIgRwaW5nGgrCoBkGCAEQsOoBYgZwcm90bzM", [file_protoipc_v1_options]);
+  fileDesc("ChZwaXhlbHMvdjEvcGl4ZWxzLnByb3RvEglwaXhlbHMudjEioAEKD0dlbmVyYXRlUmVxdWVzdBIKCgJpZBgBIAEoCRIOCgZwcm9tcHQYAiABKAkSDQoFbW9kZWwYAyABKAkSEQoEbG9yYRgEIAEoCUgAiAEBEhQKBHNpemUYBSADKA1CBsKgGQJQAhINCgVzdGVwcxgGIAEoDRIRCgljZmdfc2NhbGUYByABKAI6DsKgGQoKCGdlbmVyYXRlQgcKBV9sb3JhImYKEEdlbmVyYXRlUmVzcG9uc2USFgoGam9iX2lkGAEgASgJQgbCoBkCWAESEgoKaW1hZ2VfcGF0aBgCIAEoCRISCgpkdXJhdGlvbl9zGAMgASgCOhLCoBkOCgxqb2JfY29tcGxldGUimgEKEEdlbmVyYXRlUHJvZ3Jlc3MSLAoLam9iX3N0YXJ0ZWQYASABKAsyFS5waXhlbHMudjEuSm9iU3RhcnRlZEgAEicKCHByb2dyZXNzGAIgASgLMhMucGl4ZWxzLnYxLlByb2dyZXNzSAASJQoHcHJldmlldxgDIAEoCzISLnBpeGVscy52MS5QcmV2aWV3SABCCAoGdXBkYXRlIkoKCkpvYlN0YXJ0ZWQSFgoGam9iX2lkGAEgASgJQgbCoBkCWAESEQoJdGltZXN0YW1wGAIgASgEOhHCoBkNCgtqb2Jfc3RhcnRlZCKgAQoIUHJvZ3Jlc3MSFgoGam9iX2lkGAEgASgJQgbCoBkCWAESKQoFc3RhZ2UYAiABKA4yGi5waXhlbHMudjEuR2VuZXJhdGlvblN0YWdlEgwKBHN0ZXAYAyABKA0SEwoLdG90YWxfc3RlcHMYBCABKA0SDwoHcGVyY2VudBgFIAEoAhINCgVldGFfcxgGIAEoAjoOwqAZCgoIcHJvZ3Jlc3MiUgoHUHJldmlldxIWCgZqb2JfaWQYASABKAlCBsKgGQJYARISCgppbWFnZV9wYXRoGAIgASgJEgwKBHN0ZXAYAyABKA06DcKgGQkKB3ByZXZpZXciLQoNQ2FuY2VsUmVxdWVzdBIOCgZqb2JfaWQYASABKAk6DMKgGQgKBmNhbmNlbCI1Cg5DYW5jZWxSZXNwb25zZRIOCgZqb2JfaWQYASABKAk6E8KgGQ8KDWpvYl9jYW5jZWxsZWQiJgoRTGlzdE1vZGVsc1JlcXVlc3Q6EcKgGQ0KC2xpc3RfbW9kZWxzIkwKEkxpc3RNb2RlbHNSZXNwb25zZRIkCgZtb2RlbHMYASADKAsyFC5waXhlbHMudjEuTW9kZWxJbmZvOhDCoBkMCgptb2RlbF9saXN0ImIKCU1vZGVsSW5mbxIMCgRuYW1lGAEgASgJEgwKBHBhdGgYAiABKAkSKAoKbW9kZWxfdHlwZRgDIAEoDjIULnBpeGVscy52MS5Nb2RlbFR5cGUSDwoHc2l6ZV9tYhgEIAEoBCIdCg1TdGF0dXNSZXF1ZXN0OgzCoBkICgZzdGF0dXMibwoOU3RhdHVzUmVzcG9uc2USDwoHdmVyc2lvbhgBIAEoCRISCgpxdWV1ZV9zaXplGAIgASgNEhMKC2FjdGl2ZV9qb2JzGAMgASgNEhAKCHVwdGltZV9zGAQgASgEOhHCoBkNCgtzdGF0dXNfaW5mbyIZCgtQaW5nUmVxdWVzdDoKwqAZBgoEcGluZyIaCgxQaW5nUmVzcG9uc2U6CsKgGQYKBHBvbmciUwoLSm9iQWNjZXB0ZWQSFgoGam9iX2lkGAEgASgJQgbCoBkCWAESGAoQZXN0aW1hdGVkX3RpbWVfcxgCIAEoAjoSwqAZDgoMam9iX2FjY2VwdGVkIkoKCEpvYkVycm9yEhYKBmpvYl9pZBgBIAEoCUIGwqAZAlgBEhUKBWVycm9yGAIgASgJQgbCoBkCYAE6D8KgGQsKCWpvYl9lcnJvciI1Cg1FcnJvclJlc3BvbnNlEhcKB21lc3NhZ2UYASABKAlCBsKgGQJgAToLwqAZBwoFZXJyb3IiZgoLSm9iRmluaXNoZWQSFgoGam9iX2lkGAEgASgJQgbCoBkCWAESFwoHc3VjY2VzcxgCIAEoCEIGwqAZAmgBEhIKCmR1cmF0aW9uX3MYAyABKAI6EsKgGQ4KDGpvYl9maW5pc2hlZCKMAgoMUGl4ZWxSZXF1ZXN0Ei4KCGdlbmVyYXRlGAEgASgLMhoucGl4ZWxzLnYxLkdlbmVyYXRlUmVxdWVzdEgAEioKBmNhbmNlbBgCIAEoCzIYLnBpeGVscy52MS5DYW5jZWxSZXF1ZXN0SAASMwoLbGlzdF9tb2RlbHMYAyABKAsyHC5waXhlbHMudjEuTGlzdE1vZGVsc1JlcXVlc3RIABIqCgZzdGF0dXMYBCABKAsyGC5waXhlbHMudjEuU3RhdHVzUmVxdWVzdEgAEiYKBHBpbmcYBSABKAsyFi5waXhlbHMudjEuUGluZ1JlcXVlc3RIADoMwqAZCFIGCgR0eXBlQgkKB3JlcXVlc3QipwMKDVBpeGVsUmVzcG9uc2USLgoMam9iX2FjY2VwdGVkGAEgASgLMhYucGl4ZWxzLnYxLkpvYkFjY2VwdGVkSAASMwoMam9iX2NvbXBsZXRlGAIgASgLMhsucGl4ZWxzLnYxLkdlbmVyYXRlUmVzcG9uc2VIABIoCglqb2JfZXJyb3IYAyABKAsyEy5waXhlbHMudjEuSm9iRXJyb3JIABIyCg1qb2JfY2FuY2VsbGVkGAQgASgLMhkucGl4ZWxzLnYxLkNhbmNlbFJlc3BvbnNlSAASMwoKbW9kZWxfbGlzdBgFIAEoCzIdLnBpeGVscy52MS5MaXN0TW9kZWxzUmVzcG9uc2VIABIwCgtzdGF0dXNfaW5mbxgGIAEoCzIZLnBpeGVscy52MS5TdGF0dXNSZXNwb25zZUgAEicKBHBvbmcYByABKAsyFy5waXhlbHMudjEuUGluZ1Jlc3BvbnNlSAASKQoFZXJyb3IYCCABKAsyGC5waXhlbHMudjEuRXJyb3JSZXNwb25zZUgAOgzCoBkIUgYKBHR5cGVCCgoIcmVzcG9uc2UisgIKC1BpeGVsVXBkYXRlEiwKC2pvYl9zdGFydGVkGAEgASgLMhUucGl4ZWxzLnYxLkpvYlN0YXJ0ZWRIABInCghwcm9ncmVzcxgCIAEoCzITLnBpeGVscy52MS5Qcm9ncmVzc0gAEiUKB3ByZXZpZXcYAyABKAsyEi5waXhlbHMudjEuUHJldmlld0gAEi4KDGpvYl9maW5pc2hlZBgEIAEoCzIWLnBpeGVscy52MS5Kb2JGaW5pc2hlZEgAEjMKDGpvYl9jb21wbGV0ZRgFIAEoCzIbLnBpeGVscy52MS5HZW5lcmF0ZVJlc3BvbnNlSAASKAoJam9iX2Vycm9yGAYgASgLMhMucGl4ZWxzLnYxLkpvYkVycm9ySAA6DMKgGQhSBgoEdHlwZUIICgZ1cGRhdGUqlAEKCU1vZGVsVHlwZRIaChZNT0RFTF9UWVBFX1VOU1BFQ0lGSUVEEAASKwoVTU9ERUxfVFlQRV9DSEVDS1BPSU5UEAEaEMKgGQwKCmNoZWNrcG9pbnQSHwoPTU9ERUxfVFlQRV9MT1JBEAIaCsKgGQYKBGxvcmESHQoOTU9ERUxfVFlQRV9WQUUQAxoJwqAZBQoDdmFlKu8CCg9HZW5lcmF0aW9uU3RhZ2USIAocR0VORVJBVElPTl9TVEFHRV9VTlNQRUNJRklFRBAAEjUKHUdFTkVSQVRJT05fU1RBR0VfSU5JVElBTElaSU5HEAEaEsKgGQ4KDGluaXRpYWxpemluZxI5Ch9HRU5FUkFUSU9OX1NUQUdFX0xPQURJTkdfTU9ERUxTEAIaFMKgGRAKDmxvYWRpbmdfbW9kZWxzEi0KGUdFTkVSQVRJT05fU1RBR0VfRU5DT0RJTkcQAxoOwqAZCgoIZW5jb2RpbmcSLQoZR0VORVJBVElPTl9TVEFHRV9TQU1QTElORxAEGg7CoBkKCghzYW1wbGluZxItChlHRU5FUkFUSU9OX1NUQUdFX0RFQ09ESU5HEAUaDsKgGQoKCGRlY29kaW5nEjsKIEdFTkVSQVRJT05fU1RBR0VfUE9TVF9QUk9DRVNTSU5HEAYaFcKgGREKD3Bvc3RfcHJvY2Vzc2luZzKaBAoMUGl4ZWxTZXJ2aWNlEogBCghHZW5lcmF0ZRIaLnBpeGVscy52MS5HZW5lcmF0ZVJlcXVlc3QaGy5waXhlbHMudjEuR2VuZXJhdGVSZXNwb25zZSJDwqAZPwgDEhpwaXhlbHMudjEuR2VuZXJhdGVQcm9ncmVzcxjAzyQiCGdlbmVyYXRlUhEKC0pvYkFjY2VwdGVkEgJpZBJOCgZDYW5jZWwSGC5waXhlbHMudjEuQ2FuY2VsUmVxdWVzdBoZLnBpeGVscy52MS5DYW5jZWxSZXNwb25zZSIPkAICwqAZCCIGY2FuY2VsEl8KCkxpc3RNb2RlbHMSHC5waXhlbHMudjEuTGlzdE1vZGVsc1JlcXVlc3QaHS5waXhlbHMudjEuTGlzdE1vZGVsc1Jlc3BvbnNlIhSQAgHCoBkNIgtsaXN0X21vZGVscxJOCgZTdGF0dXMSGC5waXhlbHMudjEuU3RhdHVzUmVxdWVzdBoZLnBpeGVscy52MS5TdGF0dXNSZXNwb25zZSIPkAIBwqAZCCIGc3RhdHVzEkYKBFBpbmcSFi5waXhlbHMudjEuUGluZ1JlcXVlc3QaFy5waXhlbHMudjEuUGluZ1Jlc3BvbnNlIg2QAgHCoBkGIgRwaW5nGjbCoBkyCAEQsOoBUioKDFBpeGVsUmVxdWVzdBINUGl4ZWxSZXNwb25zZRoLUGl4ZWxVcGRhdGViBnByb3RvMw", [file_protoipc_v1_options]);
 
 /**
  * GenerateRequest is the original's "generate" request.
@@ -492,6 +492,335 @@ export type PingResponse = Message<"pixels.v1.PingResponse"> & {
  */
 export const PingResponseSchema: GenMessage<PingResponse> = /*@__PURE__*/
   messageDesc(file_pixels_v1_pixels, 14);
+
+/**
+ * JobAccepted is the original's "job_accepted" response: the tagged binding's reply to a
+ * "generate" request; the job's updates and result follow on the published stream.
+ *
+ * @generated from message pixels.v1.JobAccepted
+ */
+export type JobAccepted = Message<"pixels.v1.JobAccepted"> & {
+  /**
+   * The job's id.
+   *
+   * @generated from field: string job_id = 1;
+   */
+  jobId: string;
+
+  /**
+   * Estimated time until the job completes, in seconds.
+   *
+   * @generated from field: float estimated_time_s = 2;
+   */
+  estimatedTimeS: number;
+};
+
+/**
+ * Describes the message pixels.v1.JobAccepted.
+ * Use `create(JobAcceptedSchema)` to create a new message.
+ */
+export const JobAcceptedSchema: GenMessage<JobAccepted> = /*@__PURE__*/
+  messageDesc(file_pixels_v1_pixels, 15);
+
+/**
+ * JobError is the original's "job_error" response and published update: the job failed.
+ *
+ * @generated from message pixels.v1.JobError
+ */
+export type JobError = Message<"pixels.v1.JobError"> & {
+  /**
+   * The job's id.
+   *
+   * @generated from field: string job_id = 1;
+   */
+  jobId: string;
+
+  /**
+   * What went wrong.
+   *
+   * @generated from field: string error = 2;
+   */
+  error: string;
+};
+
+/**
+ * Describes the message pixels.v1.JobError.
+ * Use `create(JobErrorSchema)` to create a new message.
+ */
+export const JobErrorSchema: GenMessage<JobError> = /*@__PURE__*/
+  messageDesc(file_pixels_v1_pixels, 16);
+
+/**
+ * ErrorResponse is the original's "error" response to an unknown or undecodable request.
+ *
+ * @generated from message pixels.v1.ErrorResponse
+ */
+export type ErrorResponse = Message<"pixels.v1.ErrorResponse"> & {
+  /**
+   * What went wrong.
+   *
+   * @generated from field: string message = 1;
+   */
+  message: string;
+};
+
+/**
+ * Describes the message pixels.v1.ErrorResponse.
+ * Use `create(ErrorResponseSchema)` to create a new message.
+ */
+export const ErrorResponseSchema: GenMessage<ErrorResponse> = /*@__PURE__*/
+  messageDesc(file_pixels_v1_pixels, 17);
+
+/**
+ * JobFinished is the original's "job_finished" published update: the job ended.
+ *
+ * @generated from message pixels.v1.JobFinished
+ */
+export type JobFinished = Message<"pixels.v1.JobFinished"> & {
+  /**
+   * The job's id.
+   *
+   * @generated from field: string job_id = 1;
+   */
+  jobId: string;
+
+  /**
+   * Whether the job succeeded; false fails the call.
+   *
+   * @generated from field: bool success = 2;
+   */
+  success: boolean;
+
+  /**
+   * Wall time of the job, in seconds.
+   *
+   * @generated from field: float duration_s = 3;
+   */
+  durationS: number;
+};
+
+/**
+ * Describes the message pixels.v1.JobFinished.
+ * Use `create(JobFinishedSchema)` to create a new message.
+ */
+export const JobFinishedSchema: GenMessage<JobFinished> = /*@__PURE__*/
+  messageDesc(file_pixels_v1_pixels, 18);
+
+/**
+ * PixelRequest is the union of the original's requests, tagged by "type" (BINDING_TAGGED).
+ *
+ * @generated from message pixels.v1.PixelRequest
+ */
+export type PixelRequest = Message<"pixels.v1.PixelRequest"> & {
+  /**
+   * The request variant.
+   *
+   * @generated from oneof pixels.v1.PixelRequest.request
+   */
+  request: {
+    /**
+     * "generate".
+     *
+     * @generated from field: pixels.v1.GenerateRequest generate = 1;
+     */
+    value: GenerateRequest;
+    case: "generate";
+  } | {
+    /**
+     * "cancel".
+     *
+     * @generated from field: pixels.v1.CancelRequest cancel = 2;
+     */
+    value: CancelRequest;
+    case: "cancel";
+  } | {
+    /**
+     * "list_models".
+     *
+     * @generated from field: pixels.v1.ListModelsRequest list_models = 3;
+     */
+    value: ListModelsRequest;
+    case: "listModels";
+  } | {
+    /**
+     * "status".
+     *
+     * @generated from field: pixels.v1.StatusRequest status = 4;
+     */
+    value: StatusRequest;
+    case: "status";
+  } | {
+    /**
+     * "ping".
+     *
+     * @generated from field: pixels.v1.PingRequest ping = 5;
+     */
+    value: PingRequest;
+    case: "ping";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message pixels.v1.PixelRequest.
+ * Use `create(PixelRequestSchema)` to create a new message.
+ */
+export const PixelRequestSchema: GenMessage<PixelRequest> = /*@__PURE__*/
+  messageDesc(file_pixels_v1_pixels, 19);
+
+/**
+ * PixelResponse is the union of the original's replies, tagged by "type" (BINDING_TAGGED).
+ *
+ * @generated from message pixels.v1.PixelResponse
+ */
+export type PixelResponse = Message<"pixels.v1.PixelResponse"> & {
+  /**
+   * The reply variant.
+   *
+   * @generated from oneof pixels.v1.PixelResponse.response
+   */
+  response: {
+    /**
+     * "job_accepted".
+     *
+     * @generated from field: pixels.v1.JobAccepted job_accepted = 1;
+     */
+    value: JobAccepted;
+    case: "jobAccepted";
+  } | {
+    /**
+     * "job_complete".
+     *
+     * @generated from field: pixels.v1.GenerateResponse job_complete = 2;
+     */
+    value: GenerateResponse;
+    case: "jobComplete";
+  } | {
+    /**
+     * "job_error".
+     *
+     * @generated from field: pixels.v1.JobError job_error = 3;
+     */
+    value: JobError;
+    case: "jobError";
+  } | {
+    /**
+     * "job_cancelled".
+     *
+     * @generated from field: pixels.v1.CancelResponse job_cancelled = 4;
+     */
+    value: CancelResponse;
+    case: "jobCancelled";
+  } | {
+    /**
+     * "model_list".
+     *
+     * @generated from field: pixels.v1.ListModelsResponse model_list = 5;
+     */
+    value: ListModelsResponse;
+    case: "modelList";
+  } | {
+    /**
+     * "status_info".
+     *
+     * @generated from field: pixels.v1.StatusResponse status_info = 6;
+     */
+    value: StatusResponse;
+    case: "statusInfo";
+  } | {
+    /**
+     * "pong".
+     *
+     * @generated from field: pixels.v1.PingResponse pong = 7;
+     */
+    value: PingResponse;
+    case: "pong";
+  } | {
+    /**
+     * "error".
+     *
+     * @generated from field: pixels.v1.ErrorResponse error = 8;
+     */
+    value: ErrorResponse;
+    case: "error";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message pixels.v1.PixelResponse.
+ * Use `create(PixelResponseSchema)` to create a new message.
+ */
+export const PixelResponseSchema: GenMessage<PixelResponse> = /*@__PURE__*/
+  messageDesc(file_pixels_v1_pixels, 20);
+
+/**
+ * PixelUpdate is the union of the original's published updates, tagged by "type"
+ * (BINDING_TAGGED); the production worker also publishes "job_complete" and "job_error".
+ *
+ * @generated from message pixels.v1.PixelUpdate
+ */
+export type PixelUpdate = Message<"pixels.v1.PixelUpdate"> & {
+  /**
+   * The update variant.
+   *
+   * @generated from oneof pixels.v1.PixelUpdate.update
+   */
+  update: {
+    /**
+     * "job_started".
+     *
+     * @generated from field: pixels.v1.JobStarted job_started = 1;
+     */
+    value: JobStarted;
+    case: "jobStarted";
+  } | {
+    /**
+     * "progress".
+     *
+     * @generated from field: pixels.v1.Progress progress = 2;
+     */
+    value: Progress;
+    case: "progress";
+  } | {
+    /**
+     * "preview".
+     *
+     * @generated from field: pixels.v1.Preview preview = 3;
+     */
+    value: Preview;
+    case: "preview";
+  } | {
+    /**
+     * "job_finished".
+     *
+     * @generated from field: pixels.v1.JobFinished job_finished = 4;
+     */
+    value: JobFinished;
+    case: "jobFinished";
+  } | {
+    /**
+     * "job_complete".
+     *
+     * @generated from field: pixels.v1.GenerateResponse job_complete = 5;
+     */
+    value: GenerateResponse;
+    case: "jobComplete";
+  } | {
+    /**
+     * "job_error".
+     *
+     * @generated from field: pixels.v1.JobError job_error = 6;
+     */
+    value: JobError;
+    case: "jobError";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message pixels.v1.PixelUpdate.
+ * Use `create(PixelUpdateSchema)` to create a new message.
+ */
+export const PixelUpdateSchema: GenMessage<PixelUpdate> = /*@__PURE__*/
+  messageDesc(file_pixels_v1_pixels, 21);
 
 /**
  * ModelType is the kind of a model file.
