@@ -13,3 +13,12 @@ export {
   type ZmqServerTransportOptions,
   type ZmqTransportOptions,
 } from "./transport.js";
+export {
+  createZmqTaggedTransport,
+  DEFAULT_LEGACY_SUBSCRIBE_GRACE_MS,
+  DEFAULT_TAGGED_MAX_QUEUED_CALLS,
+  DEFAULT_TAGGED_MAX_RETRIES,
+  DEFAULT_TAGGED_REQUEST_TIMEOUT_MS,
+  SUBSCRIPTION_CONFIRM_PREFIX,
+  type ZmqTaggedTransportOptions,
+} from "./tagged-client.js";

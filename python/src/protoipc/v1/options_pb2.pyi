@@ -74,12 +74,14 @@ class MethodOptions(_message.Message):
     def __init__(self, kind: _Optional[_Union[MethodKind, str]] = ..., progress: _Optional[str] = ..., timeout_ms: _Optional[int] = ..., wire_name: _Optional[str] = ..., tagged: _Optional[_Union[TaggedMethod, _Mapping]] = ...) -> None: ...
 
 class TaggedMethod(_message.Message):
-    __slots__ = ("accepted", "correlation_field")
+    __slots__ = ("accepted", "correlation_field", "cancel_method")
     ACCEPTED_FIELD_NUMBER: _ClassVar[int]
     CORRELATION_FIELD_FIELD_NUMBER: _ClassVar[int]
+    CANCEL_METHOD_FIELD_NUMBER: _ClassVar[int]
     accepted: str
     correlation_field: str
-    def __init__(self, accepted: _Optional[str] = ..., correlation_field: _Optional[str] = ...) -> None: ...
+    cancel_method: str
+    def __init__(self, accepted: _Optional[str] = ..., correlation_field: _Optional[str] = ..., cancel_method: _Optional[str] = ...) -> None: ...
 
 class MessageOptions(_message.Message):
     __slots__ = ("wire_name", "tagged_union")

@@ -73,7 +73,7 @@ PIXEL_SERVICE_PING: protoipc.MethodDescriptor[pixels_pb2.PingRequest, pixels_pb2
 
 PIXEL_SERVICE = protoipc.ServiceDescriptor(
     type_name="pixels.v1.PixelService",
-    schema_hash="0eee36a2955acbbc5d462427ecd1b44974cd346f24ef7e370c22c909a302c16c",
+    schema_hash="8f1a4e348a4d9dbf7d24edfd9d1148a62d93e832d79658bf7bbbf96c385122bb",
     default_timeout_ms=30000,
     methods=(
         PIXEL_SERVICE_GENERATE,

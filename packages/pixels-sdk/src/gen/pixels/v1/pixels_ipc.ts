@@ -121,7 +121,7 @@ export const PixelService = defineService<PixelServiceClient, PixelServiceHandle
   typeName: "pixels.v1.PixelService",
   binding: "native",
   defaultTimeoutMs: 30000,
-  schemaHash: "0eee36a2955acbbc5d462427ecd1b44974cd346f24ef7e370c22c909a302c16c",
+  schemaHash: "8f1a4e348a4d9dbf7d24edfd9d1148a62d93e832d79658bf7bbbf96c385122bb",
   methods: {
     generate: {
       name: "Generate",
