@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 import msgpack
 from google.protobuf import message_factory
-from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
 from protoipc.descriptor import MethodDescriptor, ServiceDescriptor
@@ -77,14 +77,24 @@ class TaggedUnion:
 _unions: dict[str, TaggedUnion] = {}
 
 
-def _message_options(desc: Descriptor) -> options_pb2.MessageOptions:
-    opts: options_pb2.MessageOptions = desc.GetOptions().Extensions[options_pb2.message]
+def _ext(element: Any, extension: Any) -> Any:
+    """``element``'s options' value of a protoipc extension (protoc's stubs type extension
+    handles too narrowly for a generic accessor)."""
+    return element.GetOptions().Extensions[extension]
+
+
+def _message_options(desc: Any) -> options_pb2.MessageOptions:
+    opts: options_pb2.MessageOptions = _ext(desc, options_pb2.message)
     return opts
 
 
-def _field_options(field: FieldDescriptor) -> options_pb2.FieldOptions:
-    opts: options_pb2.FieldOptions = field.GetOptions().Extensions[options_pb2.field]
+def _field_options(field: Any) -> options_pb2.FieldOptions:
+    opts: options_pb2.FieldOptions = _ext(field, options_pb2.field)
     return opts
+
+
+def _enum_wire_name(value: Any) -> str:
+    return str(_ext(value, options_pb2.enum_value).wire_name)
 
 
 def tagged_union(desc: Descriptor) -> TaggedUnion:
@@ -144,7 +154,7 @@ _INT64_TYPES = {
 }
 
 
-def _present(message: Message, field: FieldDescriptor) -> bool:
+def _present(message: Message, field: Any) -> bool:
     if field.is_repeated:
         return True
     if field.has_presence:
@@ -152,12 +162,12 @@ def _present(message: Message, field: FieldDescriptor) -> bool:
     return True
 
 
-def _enum_name(e: EnumDescriptor, number: int, field: FieldDescriptor) -> str:
+def _enum_name(e: Any, number: int, field: Any) -> str:
     value = e.values_by_number.get(number)
     name = (
         ""
         if value is None
-        else value.GetOptions().Extensions[options_pb2.enum_value].wire_name
+        else _enum_wire_name(value)
     )
     if not name:
         raise IpcError(
@@ -168,7 +178,7 @@ def _enum_name(e: EnumDescriptor, number: int, field: FieldDescriptor) -> str:
     return str(name)
 
 
-def _check_length(field: FieldDescriptor, length: int, what: str) -> None:
+def _check_length(field: Any, length: int, what: str) -> None:
     fixed = _field_options(field).fixed_length
     if fixed and length != fixed:
         raise IpcError(
@@ -177,7 +187,7 @@ def _check_length(field: FieldDescriptor, length: int, what: str) -> None:
         )
 
 
-def _pack_scalar(out: list[bytes], field: FieldDescriptor, value: Any) -> None:
+def _pack_scalar(out: list[bytes], field: Any, value: Any) -> None:
     if field.type == _T.TYPE_ENUM:
         out.append(_plain.pack(_enum_name(field.enum_type, value, field)))
     elif field.type == _T.TYPE_FLOAT:
@@ -188,13 +198,13 @@ def _pack_scalar(out: list[bytes], field: FieldDescriptor, value: Any) -> None:
         out.append(_plain.pack(value))
 
 
-def _pack_message(out: list[bytes], desc: Descriptor, message: Message) -> None:
+def _pack_message(out: list[bytes], desc: Any, message: Message) -> None:
     fields = [f for f in desc.fields if _present(message, f)]
     out.append(_plain.pack_map_header(len(fields)))
     _pack_fields(out, fields, message)
 
 
-def _pack_fields(out: list[bytes], fields: list[FieldDescriptor], message: Message) -> None:
+def _pack_fields(out: list[bytes], fields: list[Any], message: Message) -> None:
     for f in fields:
         out.append(_plain.pack(f.name))
         value: Any = getattr(message, f.name)
@@ -216,7 +226,7 @@ def _pack_fields(out: list[bytes], fields: list[FieldDescriptor], message: Messa
             _pack_scalar(out, f, value)
 
 
-def _json_value(field: FieldDescriptor, value: Any) -> Any:
+def _json_value(field: Any, value: Any) -> Any:
     if field.message_type is not None:
         return _json_message(field.message_type, value)
     if field.type == _T.TYPE_ENUM:
@@ -228,7 +238,7 @@ def _json_value(field: FieldDescriptor, value: Any) -> Any:
     return value
 
 
-def _json_message(desc: Descriptor, message: Message) -> dict[str, Any]:
+def _json_message(desc: Any, message: Message) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for f in desc.fields:
         if not _present(message, f):
@@ -300,7 +310,7 @@ _RANGES: dict[int, tuple[int, int]] = {
 }
 
 
-def _read_scalar(field: FieldDescriptor, raw: Any, at: str) -> Any:
+def _read_scalar(field: Any, raw: Any, at: str) -> Any:
     t = field.type
     if t == _T.TYPE_STRING:
         if not isinstance(raw, str):
@@ -325,7 +335,7 @@ def _read_scalar(field: FieldDescriptor, raw: Any, at: str) -> Any:
         if not isinstance(raw, str):
             raise _wrong(at, "a string", raw)
         for v in field.enum_type.values:
-            if v.GetOptions().Extensions[options_pb2.enum_value].wire_name == raw:
+            if _enum_wire_name(v) == raw:
                 return v.number
         raise IpcError(
             f'field {at} has unknown {field.enum_type.full_name} value "{raw}"',
@@ -348,12 +358,14 @@ def _read_scalar(field: FieldDescriptor, raw: Any, at: str) -> Any:
     return value
 
 
-def _class_of(desc: Descriptor) -> type[Message]:
+def _class_of(desc: Any) -> type[Message]:
     cls: type[Message] = message_factory.GetMessageClass(desc)
     return cls
 
 
-def _read_into(message: Message, desc: Descriptor, raw: Mapping[Any, Any], where: str, skip: str | None) -> None:
+def _read_into(
+    message: Message, desc: Any, raw: Mapping[Any, Any], where: str, skip: str | None
+) -> None:
     for key, value in raw.items():
         if key == skip:
             continue
@@ -495,7 +507,7 @@ def tagged_service(service: ServiceDescriptor) -> TaggedService:
         raise IpcError(f"{service.type_name} has no methods", Code.INTERNAL)
     file = service.methods[0].input.DESCRIPTOR.file
     sdesc = file.pool.FindServiceByName(service.type_name)
-    opt = sdesc.GetOptions().Extensions[options_pb2.service].tagged
+    opt = _ext(sdesc, options_pb2.service).tagged
     if not opt.request_union or not opt.response_union:
         raise IpcError(
             f"{service.type_name} declares no tagged unions: set (protoipc.v1.service).tagged",
@@ -527,7 +539,7 @@ def tagged_service(service: ServiceDescriptor) -> TaggedService:
     for m in service.methods:
         if m.kind != "progress":
             continue
-        mopt = sdesc.methods_by_name[m.name].GetOptions().Extensions[options_pb2.method].tagged
+        mopt = _ext(sdesc.methods_by_name[m.name], options_pb2.method).tagged
         field = m.input.DESCRIPTOR.fields_by_name.get(mopt.correlation_field)
         if not mopt.accepted or field is None or updates is None:
             raise IpcError(
@@ -549,7 +561,7 @@ def tagged_service(service: ServiceDescriptor) -> TaggedService:
     return out
 
 
-def _marked(desc: Descriptor, pick: Callable[[options_pb2.FieldOptions], bool]) -> FieldDescriptor | None:
+def _marked(desc: Any, pick: Callable[[options_pb2.FieldOptions], bool]) -> Any:
     for f in desc.fields:
         if pick(_field_options(f)):
             return f
