@@ -16,7 +16,16 @@ import {
 } from "@protoipc/pixels-sdk";
 import { type ClientTransport, Code, createClient } from "@protoipc/runtime";
 import { createZmqTaggedTransport, type ZmqTaggedTransportOptions } from "@protoipc/zeromq";
-import { Request } from "zeromq";
+import { create } from "@bufbuild/protobuf";
+import {
+  GenerateResponseSchema,
+  JobAcceptedSchema,
+  JobStartedSchema,
+  PixelResponseSchema,
+  PixelUpdateSchema,
+} from "@protoipc/pixels-sdk";
+import { encodeTagged, taggedUnion } from "@protoipc/runtime/tagged";
+import { Request, Router, XPublisher } from "zeromq";
 import { afterEach, describe, expect, it } from "vitest";
 import { freePort, killAndWait, privateDir, rejection, spawnReady } from "./helpers.js";
 
@@ -193,6 +202,70 @@ describe("generated pixels client → Python server generated for the tagged bin
     expect((await c.status({})).uptimeS).toBe(2n ** 40n);
     const job = c.generate({ id: "json-1", size: [8, 8], steps: 2 });
     expect((await job.result).imagePath).toBe("/tmp/json-1.png");
+  });
+});
+
+describe("subscription confirmed before a progress request is sent (harness: ROUTER + XPUB)", () => {
+  async function harness() {
+    const ep = await tcpEndpoints();
+    const router = new Router({ linger: 0 });
+    const xpub = new XPublisher({ linger: 0 });
+    await router.bind(ep.address);
+    await xpub.bind(ep.updatesAddress);
+    dirs.push({
+      remove: () => {
+        router.close();
+        xpub.close();
+      },
+    });
+    /** Resolves with the confirmation token once the client subscribes to it. */
+    const token = (async () => {
+      for (;;) {
+        const [msg] = await xpub.receive();
+        if (msg![0] === 1 && msg!.subarray(1).toString().startsWith("\u0000protoipc.subscribed.")) {
+          return msg!.subarray(1);
+        }
+      }
+    })();
+    return { ep, router, xpub, token };
+  }
+
+  it("holds the request while the server has not confirmed, then fails with Unavailable", async () => {
+    const { ep, router, token } = await harness();
+    const c = pixels(ep, { subscribeConfirm: "echo", requestTimeoutMs: 300 });
+    const job = c.generate({ id: "held", size: [8, 8] });
+    await token; // the server saw the subscription, and does not echo it
+    const err = await rejection(job.result);
+    expect(err.code).toBe(Code.Unavailable);
+    expect(err.rawMessage).toContain("did not confirm the subscription");
+    router.receiveTimeout = 0;
+    await expect(router.receive()).rejects.toThrow(); // the request never left
+  });
+
+  it("sends the request after the echo, so an update published at once arrives", async () => {
+    const { ep, router, xpub, token } = await harness();
+    const events: string[] = [];
+    const serve = (async () => {
+      const t = await token;
+      events.push("echo");
+      await xpub.send(t);
+      const [id, empty] = await router.receive();
+      events.push("request");
+      // Published before the reply, the instant the request arrives: the worst case.
+      const updates = taggedUnion(PixelUpdateSchema);
+      await xpub.send(encodeTagged(updates, create(JobStartedSchema, { jobId: "now", timestamp: 1n })));
+      const replies = taggedUnion(PixelResponseSchema);
+      await router.send([id!, empty!, encodeTagged(replies, create(JobAcceptedSchema, { jobId: "now" }))]);
+      await xpub.send(
+        encodeTagged(updates, create(GenerateResponseSchema, { jobId: "now", imagePath: "/x.png" })),
+      );
+    })();
+    const job = pixels(ep, { subscribeConfirm: "echo" }).generate({ id: "now", size: [8, 8] });
+    const first = await job.progress[Symbol.asyncIterator]().next();
+    expect((first.value as GenerateProgress).update.case).toBe("jobStarted");
+    expect((await job.result).imagePath).toBe("/x.png");
+    await serve;
+    expect(events).toEqual(["echo", "request"]);
   });
 });
 

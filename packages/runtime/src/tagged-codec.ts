@@ -505,11 +505,15 @@ function readScalar(t: ScalarType, raw: unknown, at: string, longAsString: boole
       if (typeof raw === "string") return new Uint8Array(Buffer.from(raw, "base64"));
       throw wrongType(at, "binary", raw);
     case ScalarType.FLOAT:
-    case ScalarType.DOUBLE:
+    case ScalarType.DOUBLE: {
       // f32 and f64 (and integers) are all accepted: the Python original writes f64, Rust f32.
-      if (typeof raw === "number") return raw;
-      if (typeof raw === "bigint") return Number(raw);
-      throw wrongType(at, "a number", raw);
+      // A `float` field holds a float 32, as in every protobuf runtime (Python rounds on set).
+      let n: number;
+      if (typeof raw === "number") n = raw;
+      else if (typeof raw === "bigint") n = Number(raw);
+      else throw wrongType(at, "a number", raw);
+      return t === ScalarType.FLOAT ? Math.fround(n) : n;
+    }
     case ScalarType.INT32:
     case ScalarType.SINT32:
     case ScalarType.SFIXED32:

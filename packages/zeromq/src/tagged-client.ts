@@ -71,6 +71,15 @@ export interface ZmqTaggedTransportOptions {
    * milliseconds; default 100. protoipc's own servers confirm, and this wait is skipped.
    */
   readonly legacySubscribeGraceMs?: number;
+  /**
+   * How the SUB socket's subscription is confirmed before the first progress request is sent:
+   * - `"auto"` (default): the server's echo of the transport's token (protoipc servers), else
+   *   `legacySubscribeGraceMs` after the connection handshake (a legacy PUB);
+   * - `"echo"`: only the echo; against a server that never echoes, progress calls fail with
+   *   `Code.Unavailable` after `requestTimeoutMs` without sending their request;
+   * - `"handshake"`: the handshake and the grace only (skips waiting for an echo).
+   */
+  readonly subscribeConfirm?: "auto" | "echo" | "handshake";
   /** Largest frame accepted, in bytes (ZMQ_MAXMSGSIZE); default 4 MiB. */
   readonly maxFrameBytes?: number;
 }
@@ -139,6 +148,7 @@ class TaggedClientTransport implements ClientTransport {
   private readonly maxQueuedCalls: number;
   private readonly graceMs: number;
   private readonly maxFrameBytes: number;
+  private readonly confirmMode: "auto" | "echo" | "handshake";
 
   private readonly queue: Pending[] = [];
   private pumping = false;
@@ -183,6 +193,13 @@ class TaggedClientTransport implements ClientTransport {
       0,
       INT32_MAX,
     );
+    this.confirmMode = options.subscribeConfirm ?? "auto";
+    if (!["auto", "echo", "handshake"].includes(this.confirmMode)) {
+      throw new IpcError(
+        `subscribeConfirm ${JSON.stringify(this.confirmMode)} is not auto, echo or handshake`,
+        Code.InvalidArgument,
+      );
+    }
     this.maxFrameBytes = checkInt(
       "maxFrameBytes",
       options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
@@ -456,7 +473,7 @@ class TaggedClientTransport implements ClientTransport {
         this.closeSub();
         reject(
           new IpcError(
-            `update endpoint ${this.updatesAddress} did not connect within requestTimeoutMs ${this.requestTimeoutMs}`,
+            `update endpoint ${this.updatesAddress} did not confirm the subscription within requestTimeoutMs ${this.requestTimeoutMs}`,
             Code.Unavailable,
           ),
         );
@@ -468,7 +485,7 @@ class TaggedClientTransport implements ClientTransport {
         resolve();
       };
       sub.events.on("handshake", () => {
-        if (this.onConfirm !== undefined && grace === undefined) {
+        if (this.onConfirm !== undefined && grace === undefined && this.confirmMode !== "echo") {
           grace = setTimeout(() => this.onConfirm?.(), this.graceMs);
         }
       });

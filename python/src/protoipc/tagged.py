@@ -97,8 +97,8 @@ def _enum_wire_name(value: Any) -> str:
     return str(_ext(value, options_pb2.enum_value).wire_name)
 
 
-def tagged_union(desc: Descriptor) -> TaggedUnion:
-    """The tagged union declared by ``desc`` (cached).
+def tagged_union(desc: Any) -> TaggedUnion:
+    """The tagged union declared by ``desc``, a message's ``Descriptor`` (cached).
 
     :raises IpcError: ``Code.INTERNAL`` when ``desc`` lacks ``tagged_union``, has no single oneof
         of messages, a variant has no ``wire_name`` or two variants share a tag
