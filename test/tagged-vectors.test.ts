@@ -6,7 +6,13 @@
  * bad input fails with InvalidArgument naming the tag or field.
  */
 import { readFileSync } from "node:fs";
-import { createRegistry, type DescMessage, fromJson, type JsonValue, toJson } from "@bufbuild/protobuf";
+import {
+  createRegistry,
+  type DescMessage,
+  fromJson,
+  type JsonValue,
+  toJson,
+} from "@bufbuild/protobuf";
 import { file_pixels_v1_pixels } from "@protoipc/pixels-sdk";
 import { IpcError } from "@protoipc/runtime";
 import { decodeTagged, encodeTagged, taggedUnion } from "@protoipc/runtime/tagged";
@@ -36,8 +42,14 @@ const bytes = (hex: string) => new Uint8Array(Buffer.from(hex, "hex"));
 describe("tagged golden vectors", () => {
   it("include the ping of PROTOCOLS.md §1 and every variant of the three unions", () => {
     expect(vectors.find((v) => v.name === "request ping")?.hex).toBe("81a474797065a470696e67");
-    for (const u of ["pixels.v1.PixelRequest", "pixels.v1.PixelResponse", "pixels.v1.PixelUpdate"]) {
-      const covered = new Set(vectors.filter((v) => v.union === u && !v.decodeOnly && !v.error).map((v) => v.variant));
+    for (const u of [
+      "pixels.v1.PixelRequest",
+      "pixels.v1.PixelResponse",
+      "pixels.v1.PixelUpdate",
+    ]) {
+      const covered = new Set(
+        vectors.filter((v) => v.union === u && !v.decodeOnly && !v.error).map((v) => v.variant),
+      );
       const all = [...taggedUnion(desc(u)).variants.values()].map((d) => d.typeName);
       expect([...covered].sort()).toEqual([...new Set(all)].sort());
     }

@@ -8,31 +8,33 @@
  */
 import type { ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import {
-  GenerationStage,
-  ModelType,
-  PixelService,
-  type GenerateProgress,
-} from "@protoipc/pixels-sdk";
-import { type ClientTransport, Code, createClient } from "@protoipc/runtime";
-import { createZmqTaggedTransport, type ZmqTaggedTransportOptions } from "@protoipc/zeromq";
 import { create } from "@bufbuild/protobuf";
 import {
+  type GenerateProgress,
   GenerateResponseSchema,
+  GenerationStage,
   JobAcceptedSchema,
   JobStartedSchema,
+  ModelType,
   PixelResponseSchema,
+  PixelService,
   PixelUpdateSchema,
 } from "@protoipc/pixels-sdk";
+import { type ClientTransport, Code, createClient } from "@protoipc/runtime";
 import { encodeTagged, taggedUnion } from "@protoipc/runtime/tagged";
-import { Request, Router, XPublisher } from "zeromq";
+import { createZmqTaggedTransport, type ZmqTaggedTransportOptions } from "@protoipc/zeromq";
 import { afterEach, describe, expect, it } from "vitest";
+import { Request, Router, XPublisher } from "zeromq";
 import { freePort, killAndWait, privateDir, rejection, spawnReady } from "./helpers.js";
 
 const repo = fileURLToPath(new URL("..", import.meta.url));
 const python = `${repo}.venv/bin/python`;
-const taggedServer = fileURLToPath(new URL("./fixtures/py_pixels_tagged_server.py", import.meta.url));
-const legacyServer = fileURLToPath(new URL("./fixtures/py_legacy_pixels_server.py", import.meta.url));
+const taggedServer = fileURLToPath(
+  new URL("./fixtures/py_pixels_tagged_server.py", import.meta.url),
+);
+const legacyServer = fileURLToPath(
+  new URL("./fixtures/py_legacy_pixels_server.py", import.meta.url),
+);
 
 /** Child processes and the signal that stops each. */
 const children: Array<[ChildProcess, NodeJS.Signals]> = [];
@@ -168,7 +170,10 @@ describe("generated pixels client → Python server generated for the tagged bin
   it("cancels the Python handler when the caller aborts", async () => {
     const c = pixels(await startTagged());
     const abort = new AbortController();
-    const job = c.generate({ id: "hang-1", prompt: "hang", size: [8, 8] }, { signal: abort.signal });
+    const job = c.generate(
+      { id: "hang-1", prompt: "hang", size: [8, 8] },
+      { signal: abort.signal },
+    );
     const it = job.progress[Symbol.asyncIterator]();
     expect(((await it.next()).value as GenerateProgress).update.case).toBe("jobStarted");
     expect((await c.status({})).activeJobs).toBe(1);
@@ -185,10 +190,14 @@ describe("generated pixels client → Python server generated for the tagged bin
     try {
       await req.send(Buffer.from("81a474797065a3666f6f", "hex")); // {"type":"foo"}
       const [unknown] = await req.receive();
-      expect(unknown!.toString("latin1")).toContain('[invalid_argument] unknown pixels.v1.PixelRequest tag "foo"');
+      expect(unknown!.toString("latin1")).toContain(
+        '[invalid_argument] unknown pixels.v1.PixelRequest tag "foo"',
+      );
       await req.send(Buffer.from([0x81, 0xa4, 0x74])); // truncated
       const [malformed] = await req.receive();
-      expect(malformed!.toString("latin1")).toContain("[invalid_argument] malformed MessagePack frame of 3 bytes");
+      expect(malformed!.toString("latin1")).toContain(
+        "[invalid_argument] malformed MessagePack frame of 3 bytes",
+      );
       await req.send(Buffer.from("81a474797065a470696e67", "hex")); // {"type":"ping"}
       const [pong] = await req.receive();
       expect(pong!.toString("hex")).toBe("81a474797065a4706f6e67");
@@ -253,11 +262,20 @@ describe("subscription confirmed before a progress request is sent (harness: ROU
       events.push("request");
       // Published before the reply, the instant the request arrives: the worst case.
       const updates = taggedUnion(PixelUpdateSchema);
-      await xpub.send(encodeTagged(updates, create(JobStartedSchema, { jobId: "now", timestamp: 1n })));
-      const replies = taggedUnion(PixelResponseSchema);
-      await router.send([id!, empty!, encodeTagged(replies, create(JobAcceptedSchema, { jobId: "now" }))]);
       await xpub.send(
-        encodeTagged(updates, create(GenerateResponseSchema, { jobId: "now", imagePath: "/x.png" })),
+        encodeTagged(updates, create(JobStartedSchema, { jobId: "now", timestamp: 1n })),
+      );
+      const replies = taggedUnion(PixelResponseSchema);
+      await router.send([
+        id!,
+        empty!,
+        encodeTagged(replies, create(JobAcceptedSchema, { jobId: "now" })),
+      ]);
+      await xpub.send(
+        encodeTagged(
+          updates,
+          create(GenerateResponseSchema, { jobId: "now", imagePath: "/x.png" }),
+        ),
       );
     })();
     const job = pixels(ep, { subscribeConfirm: "echo" }).generate({ id: "now", size: [8, 8] });
@@ -276,7 +294,14 @@ describe("generated pixels client → stand-in of the original dgx-pixels backen
     expect((await c.status({})).version).toBe("1.0.0");
     const { models } = await c.listModels({});
     expect(models.map((m) => m.modelType)).toEqual([ModelType.CHECKPOINT, ModelType.LORA]);
-    const job = c.generate({ id: "legacy-1", prompt: "knight", model: "sdxl", size: [1024, 1024], steps: 4, cfgScale: 7 });
+    const job = c.generate({
+      id: "legacy-1",
+      prompt: "knight",
+      model: "sdxl",
+      size: [1024, 1024],
+      steps: 4,
+      cfgScale: 7,
+    });
     const seen: string[] = [];
     for await (const p of job.progress) {
       seen.push(describeUpdate(p));
@@ -289,7 +314,9 @@ describe("generated pixels client → stand-in of the original dgx-pixels backen
 
   it("turns the original's job_error into an IpcError", async () => {
     const c = pixels(await startLegacy());
-    const err = await rejection(c.generate({ id: "legacy-fail", prompt: "fail", size: [8, 8] }).result);
+    const err = await rejection(
+      c.generate({ id: "legacy-fail", prompt: "fail", size: [8, 8] }).result,
+    );
     expect(err.code).toBe(Code.Unknown);
     expect(err.rawMessage).toBe("job_error: CUDA out of memory");
   });
@@ -320,6 +347,10 @@ describe("generated pixels client → stand-in of the original dgx-pixels backen
     const c = pixels(ep, { requestTimeoutMs: 200, maxRetries: 1, maxQueuedCalls: 1 });
     const calls = [c.ping({}), c.ping({}), c.ping({})];
     const errors = await Promise.all(calls.map((p) => rejection(p)));
-    expect(errors.map((e) => e.code)).toEqual([Code.Unavailable, Code.Unavailable, Code.ResourceExhausted]);
+    expect(errors.map((e) => e.code)).toEqual([
+      Code.Unavailable,
+      Code.Unavailable,
+      Code.ResourceExhausted,
+    ]);
   });
 });

@@ -77,7 +77,10 @@ export function taggedService(service: ServiceDescriptor): TaggedService {
     const full = name.includes(".") ? name : `${file.proto.package}.${name}`;
     const m = registry.getMessage(full);
     if (m === undefined) {
-      throw new IpcError(`${what} ${JSON.stringify(name)} of ${service.typeName} is not a message`, Code.Internal);
+      throw new IpcError(
+        `${what} ${JSON.stringify(name)} of ${service.typeName} is not a message`,
+        Code.Internal,
+      );
     }
     return m;
   };
@@ -109,11 +112,19 @@ export function taggedService(service: ServiceDescriptor): TaggedService {
         Code.Internal,
       );
     }
-    const cancel = t.cancelMethod === "" ? undefined : methods.find((x) => x.name === t.cancelMethod);
+    const cancel =
+      t.cancelMethod === "" ? undefined : methods.find((x) => x.name === t.cancelMethod);
     if (t.cancelMethod !== "" && cancel === undefined) {
-      throw new IpcError(`${m.path}: cancel_method ${t.cancelMethod} is not a method of ${service.typeName}`, Code.Internal);
+      throw new IpcError(
+        `${m.path}: cancel_method ${t.cancelMethod} is not a method of ${service.typeName}`,
+        Code.Internal,
+      );
     }
-    jobs.set(m.path, { accepted: resolve(t.accepted, "accepted"), correlationField: field, cancel });
+    jobs.set(m.path, {
+      accepted: resolve(t.accepted, "accepted"),
+      correlationField: field,
+      cancel,
+    });
   }
   const out: TaggedService = Object.freeze({
     service,
@@ -138,10 +149,17 @@ function findService(file: DescFile, typeName: string): DescService {
   return s;
 }
 
-function markedField(desc: DescMessage, mark: "correlation" | "errorMessage" | "success"): DescField | undefined {
+function markedField(
+  desc: DescMessage,
+  mark: "correlation" | "errorMessage" | "success",
+): DescField | undefined {
   return desc.fields.find((f) => {
     const o = getOption(f, opts.field);
-    return mark === "correlation" ? o.correlation : mark === "errorMessage" ? o.errorMessage : o.success;
+    return mark === "correlation"
+      ? o.correlation
+      : mark === "errorMessage"
+        ? o.errorMessage
+        : o.success;
   });
 }
 
@@ -202,7 +220,8 @@ export function createMarked(
 /** The first variant of `union` that has an `error_message` field and no `correlation` field (a request-level error). */
 export function requestErrorVariant(union: TaggedUnion): DescMessage | undefined {
   for (const d of union.variants.values()) {
-    if (markedField(d, "errorMessage") !== undefined && markedField(d, "correlation") === undefined) return d;
+    if (markedField(d, "errorMessage") !== undefined && markedField(d, "correlation") === undefined)
+      return d;
   }
   return undefined;
 }
@@ -210,7 +229,8 @@ export function requestErrorVariant(union: TaggedUnion): DescMessage | undefined
 /** The first variant of `union` that has both an `error_message` and a `correlation` field (a job error). */
 export function jobErrorVariant(union: TaggedUnion): DescMessage | undefined {
   for (const d of union.variants.values()) {
-    if (markedField(d, "errorMessage") !== undefined && markedField(d, "correlation") !== undefined) return d;
+    if (markedField(d, "errorMessage") !== undefined && markedField(d, "correlation") !== undefined)
+      return d;
   }
   return undefined;
 }

@@ -153,7 +153,8 @@ export function decodeTagged(
 ): Message {
   let value: unknown;
   try {
-    value = format === "json" ? JSON.parse(textDecoder.decode(bytes)) : msgpackDecoder.decode(bytes);
+    value =
+      format === "json" ? JSON.parse(textDecoder.decode(bytes)) : msgpackDecoder.decode(bytes);
   } catch (e) {
     throw new IpcError(
       `malformed ${format === "json" ? "JSON" : "MessagePack"} frame of ${bytes.byteLength} bytes: ${(e as Error).message}`,
@@ -361,7 +362,8 @@ function writeJsonFields(out: Record<string, unknown>, desc: DescMessage, messag
     const v = get(message, field);
     const one = (item: unknown): unknown => {
       const kind = field.fieldKind === "list" ? field.listKind : field.fieldKind;
-      if (kind === "enum") return enumName((field as { enum: DescEnum }).enum, item as number, field);
+      if (kind === "enum")
+        return enumName((field as { enum: DescEnum }).enum, item as number, field);
       if (kind === "message") {
         const nested: Record<string, unknown> = {};
         writeJsonFields(nested, (field as { message: DescMessage }).message, item as Message);
@@ -422,7 +424,8 @@ function describe(v: unknown): string {
   if (Array.isArray(v)) return "an array";
   if (v instanceof Uint8Array) return "binary";
   if (typeof v === "object") return "a map";
-  if (typeof v === "string") return `the string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}`;
+  if (typeof v === "string")
+    return `the string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}`;
   return `${typeof v} ${String(v)}`;
 }
 
@@ -436,7 +439,12 @@ function is64(t: ScalarType): boolean {
   );
 }
 
-function readMessage(desc: DescMessage, map: Record<string, unknown>, where: string, skip?: string) {
+function readMessage(
+  desc: DescMessage,
+  map: Record<string, unknown>,
+  where: string,
+  skip?: string,
+) {
   const init: Record<string, unknown> = {};
   const byName = new Map(desc.fields.map((f) => [f.name, f]));
   for (const [key, raw] of Object.entries(map)) {
@@ -463,7 +471,8 @@ function readMessage(desc: DescMessage, map: Record<string, unknown>, where: str
         checkLength(field, raw.length, "decode");
         value = raw.map((item, i) => {
           const ai = `${at}[${i}]`;
-          if (field.listKind === "scalar") return readScalar(field.scalar, item, ai, field.longAsString);
+          if (field.listKind === "scalar")
+            return readScalar(field.scalar, item, ai, field.longAsString);
           if (field.listKind === "enum") return readEnum(field.enum, item, ai);
           if (!isPlainMap(item)) throw wrongType(ai, "a map", item);
           return readMessage(field.message, item, ai);
@@ -480,7 +489,8 @@ function readMessage(desc: DescMessage, map: Record<string, unknown>, where: str
     else init[field.localName] = value;
   }
   for (const field of desc.fields) {
-    if (field.fieldKind === "list" && init[field.localName] === undefined) checkLength(field, 0, "decode");
+    if (field.fieldKind === "list" && init[field.localName] === undefined)
+      checkLength(field, 0, "decode");
   }
   return create(desc, init as never);
 }
@@ -531,7 +541,10 @@ function readScalar(t: ScalarType, raw: unknown, at: string, longAsString: boole
       const min = unsigned ? 0n : -(2n ** 63n);
       const max = unsigned ? 2n ** 64n - 1n : 2n ** 63n - 1n;
       if (b < min || b > max) {
-        throw new IpcError(`field ${at} of ${b} is out of range ${min}..${max}`, Code.InvalidArgument);
+        throw new IpcError(
+          `field ${at} of ${b} is out of range ${min}..${max}`,
+          Code.InvalidArgument,
+        );
       }
       return longAsString ? b.toString() : b;
     }

@@ -8,12 +8,6 @@ export {
 } from "./options.js";
 export { createZmqRouterChannel, type ZmqRouterChannel } from "./router-channel.js";
 export {
-  createZmqServerTransport,
-  createZmqTransport,
-  type ZmqServerTransportOptions,
-  type ZmqTransportOptions,
-} from "./transport.js";
-export {
   createZmqTaggedTransport,
   DEFAULT_LEGACY_SUBSCRIBE_GRACE_MS,
   DEFAULT_TAGGED_MAX_QUEUED_CALLS,
@@ -22,3 +16,9 @@ export {
   SUBSCRIPTION_CONFIRM_PREFIX,
   type ZmqTaggedTransportOptions,
 } from "./tagged-client.js";
+export {
+  createZmqServerTransport,
+  createZmqTransport,
+  type ZmqServerTransportOptions,
+  type ZmqTransportOptions,
+} from "./transport.js";

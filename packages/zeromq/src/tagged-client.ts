@@ -172,7 +172,10 @@ class TaggedClientTransport implements ClientTransport {
         : checkEndpoint("updatesAddress", options.updatesAddress);
     this.format = options.format ?? "msgpack";
     if (this.format !== "msgpack" && this.format !== "json") {
-      throw new IpcError(`format ${JSON.stringify(this.format)} is not msgpack or json`, Code.InvalidArgument);
+      throw new IpcError(
+        `format ${JSON.stringify(this.format)} is not msgpack or json`,
+        Code.InvalidArgument,
+      );
     }
     this.requestTimeoutMs = checkInt(
       "requestTimeoutMs",
@@ -180,7 +183,12 @@ class TaggedClientTransport implements ClientTransport {
       1,
       INT32_MAX,
     );
-    this.maxRetries = checkInt("maxRetries", options.maxRetries ?? DEFAULT_TAGGED_MAX_RETRIES, 0, 100);
+    this.maxRetries = checkInt(
+      "maxRetries",
+      options.maxRetries ?? DEFAULT_TAGGED_MAX_RETRIES,
+      0,
+      100,
+    );
     this.maxQueuedCalls = checkInt(
       "maxQueuedCalls",
       options.maxQueuedCalls ?? DEFAULT_TAGGED_MAX_QUEUED_CALLS,
@@ -231,7 +239,9 @@ class TaggedClientTransport implements ClientTransport {
     }
     if (p.jobId !== undefined) {
       if (this.jobs.has(p.jobId)) {
-        sink.onError(new IpcError(`job ${p.jobId} is already running on this transport`, Code.AlreadyExists));
+        sink.onError(
+          new IpcError(`job ${p.jobId} is already running on this transport`, Code.AlreadyExists),
+        );
         return noopHandle;
       }
       // Registered before the request leaves, so updates that beat the reply are kept.
@@ -258,10 +268,13 @@ class TaggedClientTransport implements ClientTransport {
       jobId = String(m[job.correlationField.localName] ?? "");
       if (jobId === "") {
         jobId = randomUUID();
-        message = create(call.method.input as DescMessage, {
-          ...m,
-          [job.correlationField.localName]: jobId,
-        } as never);
+        message = create(
+          call.method.input as DescMessage,
+          {
+            ...m,
+            [job.correlationField.localName]: jobId,
+          } as never,
+        );
       }
     }
     let stop!: () => void;
@@ -399,7 +412,10 @@ class TaggedClientTransport implements ClientTransport {
       msg = decodeTagged(p.binding.responses, reply, this.format);
     } catch (e) {
       const err = IpcError.from(e);
-      this.fail(p, new IpcError(`malformed reply to ${method.path}: ${err.rawMessage}`, Code.Internal));
+      this.fail(
+        p,
+        new IpcError(`malformed reply to ${method.path}: ${err.rawMessage}`, Code.Internal),
+      );
       return;
     }
     const desc = p.binding.responses.variants.get(p.binding.responses.tags.get(msg.$typeName)!)!;
