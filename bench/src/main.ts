@@ -23,6 +23,7 @@ import { createRawZmqClient, createRawZmqEchoClient } from "./baselines/raw-zero
 import type { ProtoipcEchoClient } from "./protoipc-echo.js";
 import { emitLine, log } from "./report.js";
 import { type FloodImplementation, runProgressFlood } from "./scenarios/progress-flood.js";
+import { runTaggedBindingScenarios } from "./scenarios/tagged-binding.js";
 import {
   type EchoImplementation,
   type ImplementationName,
@@ -250,6 +251,10 @@ async function main(): Promise<void> {
     );
 
     await runPythonScenarios({ dir, servers, closers, baselinesOnly, echoOptions, repetitions });
+
+    if (!baselinesOnly) {
+      await runTaggedBindingScenarios({ dir, servers, closers, durationMs, warmupMs, repetitions });
+    }
   } finally {
     await cleanup();
     process.off("SIGINT", onSignal);

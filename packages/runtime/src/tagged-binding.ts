@@ -18,7 +18,7 @@ import {
 import type { AnyMethodDescriptor, ServiceDescriptor } from "./descriptor.js";
 import { Code, codeToString, IpcError } from "./error.js";
 import * as opts from "./gen/protoipc/v1/options_pb.js";
-import { type TaggedUnion, taggedUnion } from "./tagged-codec.js";
+import { type TaggedUnion, taggedPlan, taggedUnion } from "./tagged-codec.js";
 
 /** How one progress method maps onto a job on the tagged wire (option `(protoipc.v1.method).tagged`). */
 export interface TaggedJob {
@@ -153,14 +153,7 @@ function markedField(
   desc: DescMessage,
   mark: "correlation" | "errorMessage" | "success",
 ): DescField | undefined {
-  return desc.fields.find((f) => {
-    const o = getOption(f, opts.field);
-    return mark === "correlation"
-      ? o.correlation
-      : mark === "errorMessage"
-        ? o.errorMessage
-        : o.success;
-  });
+  return taggedPlan(desc)[mark];
 }
 
 /** The job id a reply or update carries in its `correlation` field; `undefined` when it has none. */

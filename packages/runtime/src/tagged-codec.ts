@@ -53,6 +53,70 @@ export interface TaggedUnion {
 
 const unions = new WeakMap<DescMessage, TaggedUnion>();
 
+/** What the codec reads from one message's descriptor and options, once (see {@link taggedPlan}). */
+export interface TaggedPlan {
+  /** Fields by proto name. */
+  readonly byName: ReadonlyMap<string, DescField>;
+  /** `(protoipc.v1.field).fixed_length` of repeated fields that have one. */
+  readonly fixedLength: ReadonlyMap<DescField, number>;
+  /** The field marked `correlation`, `error_message`, `success`, when any. */
+  readonly correlation: DescField | undefined;
+  readonly errorMessage: DescField | undefined;
+  readonly success: DescField | undefined;
+}
+
+const plans = new WeakMap<DescMessage, TaggedPlan>();
+
+/** The options of `desc` and its fields the tagged binding uses, read once per descriptor. */
+export function taggedPlan(desc: DescMessage): TaggedPlan {
+  let plan = plans.get(desc);
+  if (plan !== undefined) return plan;
+  const fixedLength = new Map<DescField, number>();
+  let correlation: DescField | undefined;
+  let errorMessage: DescField | undefined;
+  let success: DescField | undefined;
+  for (const f of desc.fields) {
+    const o = getOption(f, opts.field);
+    if (o.fixedLength !== 0) fixedLength.set(f, o.fixedLength);
+    if (o.correlation) correlation ??= f;
+    if (o.errorMessage) errorMessage ??= f;
+    if (o.success) success ??= f;
+  }
+  plan = {
+    byName: new Map(desc.fields.map((f) => [f.name, f])),
+    fixedLength,
+    correlation,
+    errorMessage,
+    success,
+  };
+  plans.set(desc, plan);
+  return plan;
+}
+
+interface EnumNames {
+  readonly byNumber: ReadonlyMap<number, string>;
+  readonly byName: ReadonlyMap<string, number>;
+}
+
+const enumNames = new WeakMap<DescEnum, EnumNames>();
+
+function namesOf(e: DescEnum): EnumNames {
+  let n = enumNames.get(e);
+  if (n === undefined) {
+    const byNumber = new Map<number, string>();
+    const byName = new Map<string, number>();
+    for (const v of e.values) {
+      const name = getOption(v, opts.enum_value).wireName;
+      if (name === "") continue;
+      byNumber.set(v.number, name);
+      byName.set(name, v.number);
+    }
+    n = { byNumber, byName };
+    enumNames.set(e, n);
+  }
+  return n;
+}
+
 /**
  * Reads the tagged union declared by `desc` (cached per descriptor).
  *
@@ -391,9 +455,8 @@ function writeJsonFields(out: Record<string, unknown>, desc: DescMessage, messag
 }
 
 function enumName(e: DescEnum, n: number, field: DescField): string {
-  const value = e.values.find((x) => x.number === n);
-  const name = value === undefined ? "" : getOption(value, opts.enum_value).wireName;
-  if (name === "") {
+  const name = namesOf(e).byNumber.get(n);
+  if (name === undefined) {
     throw new IpcError(
       `value ${n} of field ${field.name} (${e.typeName}) has no (protoipc.v1.enum_value).wire_name`,
       Code.InvalidArgument,
@@ -403,8 +466,9 @@ function enumName(e: DescEnum, n: number, field: DescField): string {
 }
 
 function checkLength(field: DescField, length: number, what: "encode" | "decode"): void {
-  const fixed = getOption(field, opts.field).fixedLength;
-  if (fixed !== 0 && length !== fixed) {
+  const fixed =
+    field.parent === undefined ? undefined : taggedPlan(field.parent).fixedLength.get(field);
+  if (fixed !== undefined && length !== fixed) {
     throw new IpcError(
       `field ${field.name} holds ${length} elements, its fixed_length is ${fixed} (${what})`,
       Code.InvalidArgument,
@@ -446,7 +510,8 @@ function readMessage(
   skip?: string,
 ) {
   const init: Record<string, unknown> = {};
-  const byName = new Map(desc.fields.map((f) => [f.name, f]));
+  const plan = taggedPlan(desc);
+  const byName = plan.byName;
   for (const [key, raw] of Object.entries(map)) {
     if (key === skip) continue;
     const field = byName.get(key);
@@ -488,9 +553,8 @@ function readMessage(
     if (field.oneof !== undefined) init[field.oneof.localName] = { case: field.localName, value };
     else init[field.localName] = value;
   }
-  for (const field of desc.fields) {
-    if (field.fieldKind === "list" && init[field.localName] === undefined)
-      checkLength(field, 0, "decode");
+  for (const field of plan.fixedLength.keys()) {
+    if (init[field.localName] === undefined) checkLength(field, 0, "decode");
   }
   return create(desc, init as never);
 }
@@ -564,8 +628,7 @@ function readInt32(raw: unknown, at: string, range: { min: number; max: number }
 
 function readEnum(e: DescEnum, raw: unknown, at: string): number {
   if (typeof raw !== "string") throw wrongType(at, "a string", raw);
-  for (const v of e.values) {
-    if (getOption(v, opts.enum_value).wireName === raw) return v.number;
-  }
+  const n = namesOf(e).byName.get(raw);
+  if (n !== undefined) return n;
   throw new IpcError(`field ${at} has unknown ${e.typeName} value "${raw}"`, Code.InvalidArgument);
 }

@@ -18,9 +18,10 @@ behaviour change.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -97,6 +98,33 @@ def _enum_wire_name(value: Any) -> str:
     return str(_ext(value, options_pb2.enum_value).wire_name)
 
 
+@functools.cache
+def _enum_names(e: Any) -> tuple[dict[int, str], dict[str, int]]:
+    """Wire names of an enum's values by number, and numbers by wire name (read once)."""
+    by_number: dict[int, str] = {}
+    by_name: dict[str, int] = {}
+    for v in e.values:
+        name = _enum_wire_name(v)
+        if name:
+            by_number[v.number] = name
+            by_name[name] = v.number
+    return by_number, by_name
+
+
+@functools.cache
+def _fixed_length(field: Any) -> int:
+    return int(_field_options(field).fixed_length)
+
+
+@functools.cache
+def _marked_field(desc: Any, mark: str) -> Any:
+    """The first field of ``desc`` whose FieldOptions has ``mark`` set (read once)."""
+    for f in desc.fields:
+        if getattr(_field_options(f), mark):
+            return f
+    return None
+
+
 def tagged_union(desc: Any) -> TaggedUnion:
     """The tagged union declared by ``desc``, a message's ``Descriptor`` (cached).
 
@@ -163,13 +191,8 @@ def _present(message: Message, field: Any) -> bool:
 
 
 def _enum_name(e: Any, number: int, field: Any) -> str:
-    value = e.values_by_number.get(number)
-    name = (
-        ""
-        if value is None
-        else _enum_wire_name(value)
-    )
-    if not name:
+    name = _enum_names(e)[0].get(number)
+    if name is None:
         raise IpcError(
             f"value {number} of field {field.name} ({e.full_name}) has no "
             "(protoipc.v1.enum_value).wire_name",
@@ -179,7 +202,7 @@ def _enum_name(e: Any, number: int, field: Any) -> str:
 
 
 def _check_length(field: Any, length: int, what: str) -> None:
-    fixed = _field_options(field).fixed_length
+    fixed = _fixed_length(field)
     if fixed and length != fixed:
         raise IpcError(
             f"field {field.name} holds {length} elements, its fixed_length is {fixed} ({what})",
@@ -334,9 +357,9 @@ def _read_scalar(field: Any, raw: Any, at: str) -> Any:
     if t == _T.TYPE_ENUM:
         if not isinstance(raw, str):
             raise _wrong(at, "a string", raw)
-        for v in field.enum_type.values:
-            if _enum_wire_name(v) == raw:
-                return v.number
+        number = _enum_names(field.enum_type)[1].get(raw)
+        if number is not None:
+            return number
         raise IpcError(
             f'field {at} has unknown {field.enum_type.full_name} value "{raw}"',
             Code.INVALID_ARGUMENT,
@@ -561,22 +584,19 @@ def tagged_service(service: ServiceDescriptor) -> TaggedService:
     return out
 
 
-def _marked(desc: Any, pick: Callable[[options_pb2.FieldOptions], bool]) -> Any:
-    for f in desc.fields:
-        if pick(_field_options(f)):
-            return f
-    return None
+def _marked(desc: Any, mark: str) -> Any:
+    return _marked_field(desc, mark)
 
 
 def correlation_of(message: Message) -> str | None:
     """The job id a message carries in its ``correlation`` field; ``None`` when it has none."""
-    f = _marked(message.DESCRIPTOR, lambda o: o.correlation)
+    f = _marked(message.DESCRIPTOR, "correlation")
     return None if f is None else str(getattr(message, f.name))
 
 
 def success_of(message: Message) -> bool | None:
     """The value of a job-end variant's ``success`` field; ``None`` when it has none."""
-    f = _marked(message.DESCRIPTOR, lambda o: o.success)
+    f = _marked(message.DESCRIPTOR, "success")
     return None if f is None else bool(getattr(message, f.name))
 
 
@@ -589,7 +609,7 @@ def error_of(message: Message, tag: str) -> IpcError | None:
     ``[code_name] text`` keeps its code (protoipc servers write that); other texts are
     ``Code.UNKNOWN``, the original's errors being bare strings.
     """
-    f = _marked(message.DESCRIPTOR, lambda o: o.error_message)
+    f = _marked(message.DESCRIPTOR, "error_message")
     if f is None:
         return None
     text = str(getattr(message, f.name))
@@ -611,13 +631,13 @@ def create_marked(
     """A message of ``desc`` with its ``correlation`` field set to ``job_id`` and, when given,
     its ``error_message`` (as ``[code] message``) and ``success`` fields."""
     message = _class_of(desc)()
-    c = _marked(desc, lambda o: o.correlation)
+    c = _marked(desc, "correlation")
     if c is not None:
         setattr(message, c.name, job_id)
-    e = _marked(desc, lambda o: o.error_message)
+    e = _marked(desc, "error_message")
     if e is not None and error is not None:
         setattr(message, e.name, f"[{code_to_string(error.code)}] {error.raw_message}")
-    s = _marked(desc, lambda o: o.success)
+    s = _marked(desc, "success")
     if s is not None and success is not None:
         setattr(message, s.name, success)
     return message
@@ -629,8 +649,8 @@ def variant_with(
     """The first variant of ``union`` that has (or lacks) an ``error_message`` and a
     ``correlation`` field as asked."""
     for d in union.variants.values():
-        has_error = _marked(d, lambda o: o.error_message) is not None
-        has_corr = _marked(d, lambda o: o.correlation) is not None
+        has_error = _marked(d, "error_message") is not None
+        has_corr = _marked(d, "correlation") is not None
         if has_error == error and has_corr == correlation:
             return d
     return None
@@ -639,7 +659,7 @@ def variant_with(
 def job_end_variant(union: TaggedUnion) -> Descriptor | None:
     """The first variant of ``union`` that has a ``success`` field (a job end)."""
     for d in union.variants.values():
-        if _marked(d, lambda o: o.success) is not None:
+        if _marked(d, "success") is not None:
             return d
     return None
 

@@ -55,6 +55,9 @@ __all__ = ["ZmqTaggedServerTransport", "create_zmq_tagged_server_transport"]
 
 _log = logging.getLogger("protoipc")
 
+#: Longest wait between two tries to publish to a full subscriber, in seconds.
+_PUBLISH_RECHECK_S = 0.01
+
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
@@ -242,6 +245,8 @@ class ZmqTaggedServerTransport(ServerTransport):
         self._calls: set[_TaggedCall] = set()
         self._closed = False
         self._ipc_files: list[str] = []
+        self._publish_lock = asyncio.Lock()
+        self._xpub_sync: zmq.Socket[bytes] | None = None
 
     async def listen(self, dispatcher: Dispatcher) -> None:
         if self._router is not None or self._closed:
@@ -253,6 +258,9 @@ class ZmqTaggedServerTransport(ServerTransport):
             for s in (router, xpub):
                 s.setsockopt(zmq.LINGER, 0)
                 s.setsockopt(zmq.MAXMSGSIZE, self._max_frame_bytes)
+                # ZMTP heartbeats drop dead peers, so a gone subscriber cannot stall publishing.
+                s.setsockopt(zmq.HEARTBEAT_IVL, 1000)
+                s.setsockopt(zmq.HEARTBEAT_TIMEOUT, 3000)
             # A full subscriber queue makes publishing wait (backpressure) instead of dropping.
             xpub.setsockopt(zmq.XPUB_NODROP, 1)
             router.bind(self.bind)
@@ -265,6 +273,8 @@ class ZmqTaggedServerTransport(ServerTransport):
                 f"cannot bind {self.bind} / {self.updates_bind}: {e.strerror}", Code.UNAVAILABLE
             ) from e
         self._router, self._xpub = router, xpub
+        # A blocking-API view of the same socket: a non-blocking send that raises at once.
+        self._xpub_sync = zmq.Socket.shadow(xpub.underlying)
         self.address = router.getsockopt_string(zmq.LAST_ENDPOINT) or self.bind
         self.updates_address = xpub.getsockopt_string(zmq.LAST_ENDPOINT) or self.updates_bind
         for endpoint in (self.address, self.updates_address):
@@ -372,16 +382,26 @@ class ZmqTaggedServerTransport(ServerTransport):
         asyncio.ensure_future(router.send_multipart([*peer, body])).add_done_callback(_log_failure)
 
     async def _publish(self, frame: bytes) -> None:
-        xpub = self._xpub
-        if xpub is None or self._closed:
-            raise IpcError("server closed", Code.UNAVAILABLE)
-        await xpub.send(frame)
+        """Publishes one frame, in order with every other (one lock, FIFO), waiting while a
+        subscriber's queue is full (XPUB_NODROP reports EAGAIN then, and libzmq's POLLOUT stays
+        set for XPUB, so the wait is a retry with a short backoff)."""
+        async with self._publish_lock:
+            delay = 0.0005
+            while True:
+                xpub = self._xpub_sync
+                if xpub is None or self._closed:
+                    raise IpcError("server closed", Code.UNAVAILABLE)
+                try:
+                    xpub.send(frame, zmq.NOBLOCK)
+                    return
+                except zmq.Again:
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, _PUBLISH_RECHECK_S)
 
     def _post_publish(self, frame: bytes) -> None:
-        xpub = self._xpub
-        if xpub is None or self._closed:
+        if self._xpub is None or self._closed:
             return
-        asyncio.ensure_future(xpub.send(frame)).add_done_callback(_log_failure)
+        asyncio.ensure_future(self._publish(frame)).add_done_callback(_log_failure)
 
     async def aclose(self) -> None:
         if self._closed:
@@ -399,6 +419,7 @@ class ZmqTaggedServerTransport(ServerTransport):
             if s is not None:
                 s.close(linger=0)
         self._router = self._xpub = None
+        self._xpub_sync = None
         for path in self._ipc_files:
             with contextlib.suppress(OSError):
                 os.unlink(path)
