@@ -130,6 +130,8 @@ interface Pending {
   readonly job: TaggedJob | undefined;
   readonly jobId: string | undefined;
   readonly retriable: boolean;
+  /** Set once the request was handed to a REQ socket (the server may know the job). */
+  sent: boolean;
   /** Set once the sink got its outcome, or the caller cancelled: nothing more is delivered. */
   done: boolean;
   /** Resolves when the call is cancelled (so waits can stop). */
@@ -290,6 +292,7 @@ class TaggedClientTransport implements ClientTransport {
       jobId,
       retriable:
         call.method.idempotency === "no_side_effects" || call.method.idempotency === "idempotent",
+      sent: false,
       done: false,
       stopped,
       stop,
@@ -306,7 +309,7 @@ class TaggedClientTransport implements ClientTransport {
     const queued = this.queue.indexOf(p);
     if (queued >= 0) this.queue.splice(queued, 1);
     // A job the server may have accepted is stopped with the schema's cancel request.
-    if (p.job?.cancel !== undefined && p.jobId !== undefined && queued < 0) {
+    if (p.job?.cancel !== undefined && p.jobId !== undefined && p.sent) {
       this.sendCancel(p.binding, p.job, p.jobId);
     }
   }
@@ -335,6 +338,7 @@ class TaggedClientTransport implements ClientTransport {
       job: undefined,
       jobId: undefined,
       retriable: true,
+      sent: false,
       done: false,
       stopped,
       stop,
@@ -374,6 +378,7 @@ class TaggedClientTransport implements ClientTransport {
       const waitMs = Math.max(1, Math.min(this.requestTimeoutMs, remaining));
       const sock = this.openReq();
       this.inFlight = p;
+      p.sent = true;
       let reply: Buffer | undefined;
       try {
         sock.sendTimeout = waitMs;
