@@ -20,9 +20,20 @@ import {
   PixelService,
   PixelUpdateSchema,
 } from "@protoipc/pixels-sdk";
-import { type ClientTransport, Code, createClient } from "@protoipc/runtime";
+import {
+  type ClientTransport,
+  Code,
+  createClient,
+  createServer,
+  IpcError,
+  type Server,
+} from "@protoipc/runtime";
 import { encodeTagged, taggedUnion } from "@protoipc/runtime/tagged";
-import { createZmqTaggedTransport, type ZmqTaggedTransportOptions } from "@protoipc/zeromq";
+import {
+  createZmqTaggedServerTransport,
+  createZmqTaggedTransport,
+  type ZmqTaggedTransportOptions,
+} from "@protoipc/zeromq";
 import { afterEach, describe, expect, it } from "vitest";
 import { Request, Router, XPublisher } from "zeromq";
 import { freePort, killAndWait, privateDir, rejection, spawnReady } from "./helpers.js";
@@ -211,6 +222,95 @@ describe("generated pixels client → Python server generated for the tagged bin
     expect((await c.status({})).uptimeS).toBe(2n ** 40n);
     const job = c.generate({ id: "json-1", size: [8, 8], steps: 2 });
     expect((await job.result).imagePath).toBe("/tmp/json-1.png");
+  });
+});
+
+describe("generated pixels client → TypeScript server on the tagged binding (ROUTER + XPUB)", () => {
+  const servers: Server[] = [];
+  afterEach(async () => {
+    for (const s of servers.splice(0)) await s.close();
+  });
+
+  async function startTs(): Promise<Endpoints> {
+    const tmp = privateDir();
+    dirs.push(tmp);
+    const ep = {
+      address: `ipc://${tmp.dir}/req.sock`,
+      updatesAddress: `ipc://${tmp.dir}/pub.sock`,
+    };
+    const server = createServer(
+      createZmqTaggedServerTransport({
+        service: PixelService,
+        bind: ep.address,
+        updatesBind: ep.updatesAddress,
+      }),
+      {
+        interceptors: [
+          (next) => async (req) => {
+            seen.push(req.method.name);
+            return next(req);
+          },
+        ],
+      },
+    );
+    server.register(PixelService, {
+      ping: () => ({}),
+      status: () => ({ version: "ts", uptimeS: 2n ** 60n }),
+      async generate(req, ctx) {
+        await ctx.progress({ update: { case: "jobStarted", value: { jobId: req.id } } });
+        if (req.prompt === "fail") throw new IpcError("no such model", Code.NotFound);
+        if (req.prompt === "hang") {
+          await new Promise<void>((resolve) =>
+            ctx.signal.addEventListener("abort", () => resolve()),
+          );
+          aborted.push(req.id);
+          throw ctx.signal.reason;
+        }
+        for (let step = 1; step <= req.steps; step++) {
+          await ctx.progress({
+            update: {
+              case: "progress",
+              value: {
+                jobId: req.id,
+                step,
+                totalSteps: req.steps,
+                stage: GenerationStage.SAMPLING,
+              },
+            },
+          });
+        }
+        return { jobId: req.id, imagePath: `/ts/${req.id}.png` };
+      },
+    });
+    servers.push(server);
+    await server.listen();
+    return ep;
+  }
+  const seen: string[] = [];
+  const aborted: string[] = [];
+
+  it("serves unary calls, progress, errors and cancellation through the generic dispatch", async () => {
+    seen.length = 0;
+    const c = pixels(await startTs());
+    await c.ping({});
+    expect((await c.status({})).uptimeS).toBe(2n ** 60n);
+    const job = c.generate({ id: "ts-1", size: [8, 8], steps: 3 });
+    const steps: string[] = [];
+    for await (const p of job.progress) steps.push(describeUpdate(p));
+    expect(steps).toEqual(["started", "step 1/3", "step 2/3", "step 3/3"]);
+    expect((await job.result).imagePath).toBe("/ts/ts-1.png");
+    const err = await rejection(c.generate({ id: "ts-2", prompt: "fail", size: [8, 8] }).result);
+    expect([err.code, err.rawMessage]).toEqual([Code.NotFound, "no such model"]);
+    const abort = new AbortController();
+    const hang = c.generate({ id: "ts-3", prompt: "hang", size: [8, 8] }, { signal: abort.signal });
+    await hang.progress[Symbol.asyncIterator]().next();
+    abort.abort();
+    expect((await rejection(hang.result)).code).toBe(Code.Canceled);
+    await c.ping({}); // queued after the cancel request
+    expect(aborted).toEqual(["ts-3"]);
+    expect(seen).toEqual(["Ping", "Status", "Generate", "Generate", "Generate", "Ping"]);
+    const unimplemented = await rejection(c.listModels({}));
+    expect(unimplemented.code).toBe(Code.Unimplemented);
   });
 });
 

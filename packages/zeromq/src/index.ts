@@ -17,6 +17,11 @@ export {
   type ZmqTaggedTransportOptions,
 } from "./tagged-client.js";
 export {
+  createZmqTaggedServerTransport,
+  type ZmqTaggedServerTransport,
+  type ZmqTaggedServerTransportOptions,
+} from "./tagged-server.js";
+export {
   createZmqServerTransport,
   createZmqTransport,
   type ZmqServerTransportOptions,

@@ -305,6 +305,10 @@ class ZmqTaggedServerTransport(ServerTransport):
             except IpcError as e:
                 # Bad input answers the original's "error" variant; the loop goes on serving.
                 self._post_reply(peer, _error_reply(self._binding, e, self.format))
+            except Exception as e:  # noqa: BLE001 - one bad request must not stop the server
+                _log.exception("protoipc: a tagged request failed")
+                err = IpcError(f"request failed: {e}", Code.INTERNAL)
+                self._post_reply(peer, _error_reply(self._binding, err, self.format))
 
     def _handle(
         self,
