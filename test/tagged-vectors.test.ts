@@ -7,15 +7,24 @@
  */
 import { readFileSync } from "node:fs";
 import {
+  create,
   createRegistry,
   type DescMessage,
   fromJson,
   type JsonValue,
   toJson,
 } from "@bufbuild/protobuf";
-import { file_pixels_v1_pixels } from "@protoipc/pixels-sdk";
-import { IpcError } from "@protoipc/runtime";
-import { decodeTagged, encodeTagged, taggedUnion } from "@protoipc/runtime/tagged";
+import {
+  file_pixels_v1_pixels,
+  GenerateRequestSchema,
+  GenerationStage,
+  PixelService,
+  ProgressSchema,
+  StatusResponseSchema,
+} from "@protoipc/pixels-sdk";
+import { Code, IpcError } from "@protoipc/runtime";
+import { decodeTagged, encodeTagged, taggedService, taggedUnion } from "@protoipc/runtime/tagged";
+import { TestService } from "@protoipc/runtime/testing";
 import { describe, expect, it } from "vitest";
 
 interface Vector {
@@ -84,4 +93,78 @@ describe("tagged golden vectors", () => {
       expect(toJson(variant(), m)).toEqual(v.message);
     });
   }
+});
+
+describe("tagged codec beyond the vectors", () => {
+  const requests = () => taggedUnion(desc("pixels.v1.PixelRequest"));
+  const responses = () => taggedUnion(desc("pixels.v1.PixelResponse"));
+
+  it("writes JSON of the same shape, 64-bit integers past 2^53 as strings", () => {
+    const status = create(StatusResponseSchema, { version: "1", queueSize: 2, uptimeS: 2n ** 60n });
+    const text = new TextDecoder().decode(encodeTagged(responses(), status, "json"));
+    expect(JSON.parse(text)).toEqual({
+      type: "status_info",
+      version: "1",
+      queue_size: 2,
+      active_jobs: 0,
+      uptime_s: String(2n ** 60n),
+    });
+    expect(decodeTagged(responses(), new TextEncoder().encode(text), "json")).toEqual(status);
+  });
+
+  it("refuses to encode what the wire cannot carry", () => {
+    const cases: Array<[() => Uint8Array, string]> = [
+      [() => encodeTagged(requests(), create(StatusResponseSchema)), "is not a variant of"],
+      [
+        () => encodeTagged(requests(), create(GenerateRequestSchema, { size: [1, 2, 3] })),
+        "fixed_length is 2",
+      ],
+      [
+        () =>
+          encodeTagged(
+            taggedUnion(desc("pixels.v1.PixelUpdate")),
+            create(ProgressSchema, { stage: GenerationStage.UNSPECIFIED }),
+          ),
+        "has no (protoipc.v1.enum_value).wire_name",
+      ],
+    ];
+    for (const [run, contains] of cases) {
+      let err: unknown;
+      try {
+        run();
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(IpcError);
+      expect((err as IpcError).code).toBe(Code.InvalidArgument);
+      expect((err as IpcError).rawMessage).toContain(contains);
+    }
+  });
+
+  it("says which schema option is missing", () => {
+    expect(() => taggedUnion(desc("pixels.v1.ModelInfo"))).toThrow(
+      "pixels.v1.ModelInfo is not a tagged union",
+    );
+    // A hand-written descriptor whose requests come from another file: no schema to read.
+    expect(() => taggedService(TestService)).toThrow(
+      "protoipc.test.TestService is not declared in google/protobuf/wrappers.proto",
+    );
+  });
+
+  it("maps the pixels service: every request to its method, Generate onto a job", () => {
+    const b = taggedService(PixelService);
+    expect([...b.methodByRequest].map(([k, m]) => [k, m.name])).toEqual([
+      ["pixels.v1.GenerateRequest", "Generate"],
+      ["pixels.v1.CancelRequest", "Cancel"],
+      ["pixels.v1.ListModelsRequest", "ListModels"],
+      ["pixels.v1.StatusRequest", "Status"],
+      ["pixels.v1.PingRequest", "Ping"],
+    ]);
+    const job = b.jobs.get("/pixels.v1.PixelService/Generate");
+    expect([job?.accepted.typeName, job?.correlationField.name, job?.cancel?.name]).toEqual([
+      "pixels.v1.JobAccepted",
+      "id",
+      "Cancel",
+    ]);
+  });
 });

@@ -92,6 +92,12 @@ export function taggedService(service: ServiceDescriptor): TaggedService {
   const jobs = new Map<string, TaggedJob>();
   for (const m of methods) {
     const input = m.input as DescMessage;
+    if (m.kind === "server_streaming") {
+      throw new IpcError(
+        `${m.path} is server streaming, which the tagged binding does not carry`,
+        Code.Internal,
+      );
+    }
     if (!requests.tags.has(input.typeName)) {
       throw new IpcError(
         `${m.path}: ${input.typeName} is not a variant of ${requests.desc.typeName}`,

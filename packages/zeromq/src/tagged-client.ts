@@ -397,6 +397,9 @@ class TaggedClientTransport implements ClientTransport {
         return;
       }
       if (!p.retriable || attempt === attempts || p.call.deadline - Date.now() <= 0) {
+        // The server may have started the job although its acknowledgement was lost: stop it.
+        if (p.job !== undefined && p.jobId !== undefined)
+          this.sendCancel(p.binding, p.job, p.jobId);
         this.fail(
           p,
           new IpcError(

@@ -553,6 +553,11 @@ def tagged_service(service: ServiceDescriptor) -> TaggedService:
     by_request: dict[str, MethodDescriptor[Any, Any, Any]] = {}
     for m in service.methods:
         name = m.input.DESCRIPTOR.full_name
+        if m.kind == "server_streaming":
+            raise IpcError(
+                f"{m.path} is server streaming, which the tagged binding does not carry",
+                Code.INTERNAL,
+            )
         if name not in requests.tags:
             raise IpcError(
                 f"{m.path}: {name} is not a variant of {requests.desc.full_name}", Code.INTERNAL
