@@ -147,7 +147,7 @@ describe("tagged codec beyond the vectors", () => {
     );
     // A hand-written descriptor whose requests come from another file: no schema to read.
     expect(() => taggedService(TestService)).toThrow(
-      "protoipc.test.TestService is not declared in google/protobuf/wrappers.proto",
+      "protoipc.test.TestService is not declared in google/protobuf/wrappers",
     );
   });
 
