@@ -412,20 +412,26 @@ describe("generated pixels client → stand-in of the original dgx-pixels backen
     expect(done.imagePath).toBe("/out/legacy-1.png");
   });
 
-  it("turns the original's job_error into an IpcError", async () => {
+  it("turns the original's job_error, or a job_finished without success, into an IpcError", async () => {
     const c = pixels(await startLegacy());
     const err = await rejection(
       c.generate({ id: "legacy-fail", prompt: "fail", size: [8, 8] }).result,
     );
     expect(err.code).toBe(Code.Unknown);
     expect(err.rawMessage).toBe("job_error: CUDA out of memory");
+    const vanished = await rejection(
+      c.generate({ id: "legacy-vanish", prompt: "vanish", size: [8, 8] }).result,
+    );
+    expect(vanished.code).toBe(Code.Unknown);
+    expect(vanished.rawMessage).toBe("job legacy-vanish finished without success (job_finished)");
   });
 
   it("retries a lost reply of an idempotent method on a new REQ socket (Lazy Pirate)", async () => {
-    const c = pixels(await startLegacy("drop-first"), { requestTimeoutMs: 300 });
+    const c = pixels(await startLegacy("drop-first"), { requestTimeoutMs: 1000 });
     await c.ping({});
-    // status is itself dropped once, then retried; it counts the pings the server saw.
-    expect((await c.status({})).activeJobs).toBe(2);
+    // status is itself dropped once, then retried; it counts the pings the server saw (two, or
+    // more if a busy machine made a later attempt time out too).
+    expect((await c.status({})).activeJobs).toBeGreaterThanOrEqual(2);
   });
 
   it("does not retry a method that is not idempotent, and never hangs", async () => {
@@ -438,7 +444,7 @@ describe("generated pixels client → stand-in of the original dgx-pixels backen
   });
 
   it("never delivers a stale reply after a timeout", async () => {
-    const c = pixels(await startLegacy("late-first"), { requestTimeoutMs: 300 });
+    const c = pixels(await startLegacy("late-first"), { requestTimeoutMs: 1000 });
     expect((await c.status({})).version).toBe("1.0.0");
   });
 
