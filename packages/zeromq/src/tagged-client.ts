@@ -314,7 +314,10 @@ class TaggedClientTransport implements ClientTransport {
     }
   }
 
-  /** Queues the cancel request of a job; its reply (or failure) is only logged by being ignored. */
+  /**
+   * Queues the cancel request of a job (fire and forget: its reply or failure is ignored; skipped
+   * when the queue is full). It bypasses the client's interceptors: the transport sends it.
+   */
   private sendCancel(binding: TaggedService, job: TaggedJob, jobId: string): void {
     if (this.closed || job.cancel === undefined) return;
     const method = job.cancel;

@@ -13,7 +13,7 @@ Every call goes through the generic server dispatch (:func:`protoipc.create_serv
 interceptors and validation apply as on the native binding::
 
     server = protoipc.create_server(create_zmq_tagged_server_transport(
-        "tcp://127.0.0.1:5555", updates_bind="tcp://127.0.0.1:5556"))
+        pixels_ipc.PIXEL_SERVICE, bind="tcp://127.0.0.1:5555", updates_bind="tcp://127.0.0.1:5556"))
     server.register(Backend())
     await server.listen()
 """
@@ -196,6 +196,7 @@ class _TaggedCall:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        self._server._calls.discard(self)
         if self.job_id is not None:
             self._server._jobs.pop(self.job_id, None)
 
@@ -342,6 +343,7 @@ class ZmqTaggedServerTransport(ServerTransport):
             self._post_reply(
                 peer, encode_tagged(binding.responses, create_marked(job.accepted, job_id), self.format)
             )
+        self._calls.add(call)
         dispatcher.invoke(request, call)
         loop.call_soon(call.arm, loop)
 
@@ -412,7 +414,7 @@ class ZmqTaggedServerTransport(ServerTransport):
             return
         self._closed = True
         err = IpcError("server closed", Code.UNAVAILABLE)
-        for call in list(self._jobs.values()):
+        for call in list(self._calls):
             call.abort(err)
         for task in self._tasks:
             task.cancel()
