@@ -305,6 +305,11 @@ class MsgpackWriter {
     this.push(plainEncoder.encode(v));
   }
 
+  /** Bytes encoded already (never modified: chunks are only copied out). */
+  raw(b: Uint8Array): void {
+    this.push(b);
+  }
+
   float32(v: number): void {
     this.push(f32Encoder.encode(v));
   }
@@ -326,6 +331,18 @@ class MsgpackWriter {
 }
 
 const plainEncoder = new Encoder({ useBigInt64: true });
+
+const keys = new WeakMap<DescField, Uint8Array>();
+
+/** A field's map key (its proto name), encoded once. */
+function keyBytes(field: DescField): Uint8Array {
+  let b = keys.get(field);
+  if (b === undefined) {
+    b = plainEncoder.encode(field.name);
+    keys.set(field, b);
+  }
+  return b;
+}
 const f32Encoder = new Encoder({ forceFloat32: true, forceIntegerToFloat: true });
 const f64Encoder = new Encoder({ forceIntegerToFloat: true });
 
@@ -356,7 +373,7 @@ function get(message: Message, field: DescField): unknown {
 function writeMsgpackFields(w: MsgpackWriter, desc: DescMessage, message: Message): void {
   for (const field of desc.fields) {
     if (!present(message, field)) continue;
-    w.value(field.name);
+    w.raw(keyBytes(field));
     const v = get(message, field);
     switch (field.fieldKind) {
       case "scalar":

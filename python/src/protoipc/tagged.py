@@ -112,6 +112,13 @@ def _enum_names(e: Any) -> tuple[dict[int, str], dict[str, int]]:
 
 
 @functools.cache
+def _packed_key(field: Any) -> bytes:
+    """A field's map key, packed once."""
+    key: bytes = _plain.pack(field.name)
+    return key
+
+
+@functools.cache
 def _fixed_length(field: Any) -> int:
     return int(_field_options(field).fixed_length)
 
@@ -229,7 +236,7 @@ def _pack_message(out: list[bytes], desc: Any, message: Message) -> None:
 
 def _pack_fields(out: list[bytes], fields: list[Any], message: Message) -> None:
     for f in fields:
-        out.append(_plain.pack(f.name))
+        out.append(_packed_key(f))
         value: Any = getattr(message, f.name)
         if f.message_type is not None and f.message_type.GetOptions().map_entry:
             raise IpcError(
