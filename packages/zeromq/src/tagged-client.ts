@@ -484,7 +484,7 @@ class TaggedClientTransport implements ClientTransport {
    * a per-transport token (protoipc servers, XPUB), or `legacySubscribeGraceMs` after the
    * connection handshake (a legacy PUB).
    *
-   * @throws IpcError Code.Unavailable when the update endpoint does not connect within
+   * @throws IpcError Code.Unavailable when the subscription is not confirmed within
    *   `requestTimeoutMs`
    */
   private subscribe(binding: TaggedService): Promise<void> {
@@ -588,6 +588,7 @@ class TaggedClientTransport implements ClientTransport {
     for (const p of this.queue.splice(0)) this.fail(p, err);
     for (const p of [...this.jobs.values()]) this.fail(p, err);
     if (this.inFlight !== undefined) this.fail(this.inFlight, err);
+    this.onConfirm?.(); // stops the confirmation timers; the calls waiting on it failed above
     this.closeReq();
     this.closeSub();
   }
