@@ -24,6 +24,7 @@ import { createRawZmqClient, createRawZmqEchoClient } from "./baselines/raw-zero
 import type { ProtoipcEchoClient } from "./protoipc-echo.js";
 import { emitLine, log } from "./report.js";
 import { type FloodImplementation, runProgressFlood } from "./scenarios/progress-flood.js";
+import { runTaggedBindingScenarios } from "./scenarios/tagged-binding.js";
 import {
   type EchoImplementation,
   type ImplementationName,
@@ -271,6 +272,7 @@ async function main(): Promise<void> {
       } catch (error) {
         log(`router scenarios failed: ${error instanceof Error ? error.message : String(error)}`);
       }
+      await runTaggedBindingScenarios({ dir, servers, closers, durationMs, warmupMs, repetitions });
     }
   } finally {
     await cleanup();

@@ -241,6 +241,30 @@ describe("protoc-gen-ipc-es", () => {
     ]);
   });
 
+  it("prints binding tagged for BINDING_TAGGED", () => {
+    const files = generate({
+      "a/v1/a.proto": `
+        syntax = "proto3";
+        package a.v1;
+        import "protoipc/v1/options.proto";
+        service Legacy {
+          option (protoipc.v1.service) = {binding: BINDING_TAGGED};
+          rpc Do(DoRequest) returns (DoResponse);
+        }
+        message DoRequest {}
+        message DoResponse {}
+      `,
+    });
+    const lines = linesOf(files, "a/v1/a_ipc.ts");
+    expect(
+      block(lines, "export const Legacy = defineService<LegacyClient, LegacyHandler>({", 3),
+    ).toStrictEqual([
+      "export const Legacy = defineService<LegacyClient, LegacyHandler>({",
+      `  typeName: "a.v1.Legacy",`,
+      `  binding: "tagged",`,
+    ]);
+  });
+
   it("resolves progress names fully qualified, relative and with a leading dot, across packages", () => {
     const common = `
       syntax = "proto3";

@@ -3,11 +3,13 @@
  * `ipc://` endpoint, runs the client app against it, stops the server and cleans up.
  *
  *   pnpm demo                       (from the repository root: regenerates the SDK first)
- *   tsx src/main.ts [--out <dir>] [--backend python|ts]
+ *   tsx src/main.ts [--out <dir>] [--backend python|ts] [--binding native|tagged]
  *
  * `--out`: images go to <dir>; default: this package's out/. `--backend`: `python` (default) runs
  * the Python backend (`backend-py/`, `python -m pixels_demo_backend` in the repository's .venv);
- * `ts` runs the TypeScript one (`src/server.ts`).
+ * `ts` runs the TypeScript one (`src/server.ts`). `--binding`: `native` (default) is protoipc's own
+ * protocol; `tagged` is the original dgx-pixels wire (MessagePack maps over REQ/REP, progress on
+ * PUB/SUB): same generated client, another transport (`createZmqTaggedTransport`).
  *
  * Exits 0 when the demo went as designed (job-1 completed with a PNG, job-2 cancelled), 1 with a
  * message on stderr otherwise, 2 on bad arguments, 130 when interrupted with Ctrl-C.
@@ -17,7 +19,8 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { Code, codeToString } from "@protoipc/runtime";
+import { type ClientTransport, Code, codeToString } from "@protoipc/runtime";
+import { createZmqTaggedTransport } from "@protoipc/zeromq";
 import { type ClientAppSummary, runClientApp } from "./client-app.js";
 import {
   BACKEND_KINDS,
@@ -39,11 +42,20 @@ const t0 = performance.now();
 
 let outDir: string;
 let backend: BackendKind;
+let binding: "native" | "tagged";
 try {
   const { values } = parseArgs({
-    options: { out: { type: "string" }, backend: { type: "string", default: "python" } },
+    options: {
+      out: { type: "string" },
+      backend: { type: "string", default: "python" },
+      binding: { type: "string", default: "native" },
+    },
     strict: true,
   });
+  if (values.binding !== "native" && values.binding !== "tagged") {
+    throw new Error(`--binding ${JSON.stringify(values.binding)} is not one of native, tagged`);
+  }
+  binding = values.binding;
   outDir = path.resolve(values.out ?? fileURLToPath(new URL("../out", import.meta.url)));
   const kind = BACKEND_KINDS.find((k) => k === values.backend);
   if (kind === undefined) {
@@ -54,7 +66,7 @@ try {
   backend = kind;
 } catch (e) {
   process.stderr.write(
-    `${e instanceof Error ? e.message : String(e)}\nusage: main.ts [--out <dir>] [--backend python|ts]\n`,
+    `${e instanceof Error ? e.message : String(e)}\nusage: main.ts [--out <dir>] [--backend python|ts] [--binding native|tagged]\n`,
   );
   process.exit(2);
 }
@@ -73,6 +85,8 @@ print();
 const privateDir = mkdtempSync(path.join(os.tmpdir(), "protoipc-demo-"));
 chmodSync(privateDir, 0o700);
 const endpoint = `ipc://${path.join(privateDir, "pixels.sock")}`;
+const updates =
+  binding === "tagged" ? `ipc://${path.join(privateDir, "pixels-updates.sock")}` : undefined;
 
 // Ctrl-C reaches the server too (same process group); here it cancels the client's calls.
 const interrupt = new AbortController();
@@ -82,18 +96,36 @@ let server: ServerProcess | undefined;
 let exitCode = 0;
 try {
   const started = performance.now();
-  server = await startServerProcess({ bind: endpoint, outDir, backend });
+  server = await startServerProcess({
+    bind: endpoint,
+    outDir,
+    backend,
+    ...(updates === undefined ? {} : { updates }),
+  });
   const startupMs = Math.round(performance.now() - started);
   print(
     heading(
       colors,
       "server",
-      `${backendLabel(backend)} ready on ${endpoint} after ${startupMs} ms`,
+      `${backendLabel(backend)} ready on ${endpoint}${updates === undefined ? "" : ` (tagged binding, updates on ${updates})`} after ${startupMs} ms`,
     ),
   );
   print(colors.dim(`    ${server.command}`));
 
-  const summary = await runClientApp(endpoint, stdout, { signal: interrupt.signal });
+  // The same generated client on either binding: only the transport differs.
+  const transport: ClientTransport | undefined =
+    updates === undefined
+      ? undefined
+      : createZmqTaggedTransport({ address: endpoint, updatesAddress: updates });
+  let summary: ClientAppSummary;
+  try {
+    summary = await runClientApp(endpoint, stdout, {
+      signal: interrupt.signal,
+      ...(transport === undefined ? {} : { transport }),
+    });
+  } finally {
+    await transport?.close();
+  }
   await server.stop();
   printServerLog(server.log);
   const problems = checkSummary(summary);

@@ -35,6 +35,11 @@ export interface ServerProcessOptions {
   readonly bind: string;
   /** Directory the server writes images to. */
   readonly outDir: string;
+  /**
+   * When set, the server speaks the tagged binding (the dgx-pixels wire) and publishes progress
+   * on this endpoint; otherwise the native binding.
+   */
+  readonly updates?: string;
   /** Which backend to run; default `"python"`. */
   readonly backend?: BackendKind;
   /**
@@ -112,7 +117,13 @@ export async function startServerProcess(options: ServerProcessOptions): Promise
   const shutdownTimeoutMs = options.shutdownTimeoutMs ?? 8_000;
   const { command, args } = serverCommand(
     backend,
-    ["--bind", options.bind, "--out", options.outDir],
+    [
+      "--bind",
+      options.bind,
+      "--out",
+      options.outDir,
+      ...(options.updates === undefined ? [] : ["--updates", options.updates]),
+    ],
     options.python,
   );
   const commandLine = [command, ...args]

@@ -1,7 +1,10 @@
 /**
  * The pixels server process: serves the stand-in backend on a ZeroMQ endpoint.
  *
- *   tsx src/server.ts --bind ipc:///tmp/dir/pixels.sock --out /tmp/images
+ *   tsx src/server.ts --bind ipc:///tmp/dir/pixels.sock --out /tmp/images [--updates <endpoint>]
+ *
+ * With `--updates`, it serves the tagged binding (the original dgx-pixels wire: MessagePack maps
+ * on `--bind`, progress published on `--updates`) instead of the native one.
  *
  * Prints exactly one line on stdout, `ready <endpoint>`, once it is listening (a parent process
  * waits for it); logs job events to stderr. Closes the server and exits 0 on SIGTERM or SIGINT.
@@ -10,7 +13,7 @@
 import { parseArgs } from "node:util";
 import { PixelService } from "@protoipc/pixels-sdk";
 import { createServer } from "@protoipc/runtime";
-import { createZmqServerTransport } from "@protoipc/zeromq";
+import { createZmqServerTransport, createZmqTaggedServerTransport } from "@protoipc/zeromq";
 import { createPixelBackend } from "./backend.js";
 
 /** After SIGTERM, the process must be gone within this many milliseconds, or it exits 1. */
@@ -20,24 +23,32 @@ const SHUTDOWN_GRACE_MS = 5_000;
 const log = (line: string) =>
   process.stderr.write(`+${(performance.now() / 1000).toFixed(2)}s ${line}\n`);
 
-let args: { bind: string; out: string };
+let args: { bind: string; out: string; updates: string | undefined };
 try {
   const { values } = parseArgs({
-    options: { bind: { type: "string" }, out: { type: "string" } },
+    options: { bind: { type: "string" }, out: { type: "string" }, updates: { type: "string" } },
     strict: true,
   });
   if (values.bind === undefined || values.out === undefined) {
     throw new Error("--bind and --out are required");
   }
-  args = { bind: values.bind, out: values.out };
+  args = { bind: values.bind, out: values.out, updates: values.updates };
 } catch (e) {
   process.stderr.write(
-    `${e instanceof Error ? e.message : String(e)}\nusage: server.ts --bind <endpoint> --out <dir>\n`,
+    `${e instanceof Error ? e.message : String(e)}\nusage: server.ts --bind <endpoint> --out <dir> [--updates <endpoint>]\n`,
   );
   process.exit(2);
 }
 
-const server = createServer(createZmqServerTransport({ bind: args.bind }));
+const server = createServer(
+  args.updates === undefined
+    ? createZmqServerTransport({ bind: args.bind })
+    : createZmqTaggedServerTransport({
+        service: PixelService,
+        bind: args.bind,
+        updatesBind: args.updates,
+      }),
+);
 server.register(PixelService, createPixelBackend({ outDir: args.out, log }));
 
 let stopping = false;

@@ -18,10 +18,11 @@ export type MethodKind = "unary" | "server_streaming" | "progress";
 export type IdempotencyLevel = "idempotency_unknown" | "no_side_effects" | "idempotent";
 
 /**
- * A binding: how calls map to frames. `"native"`: the protobuf envelope; `"hydra"`: AI Hydra's
- * JSON router envelope (PROTOCOLS.md §2, spoken by `@protoipc/router`).
+ * A binding: how calls map to frames. `"native"`: the protobuf envelope; `"tagged"`: an existing
+ * system's discriminated MessagePack/JSON maps (see `@protoipc/runtime/tagged`); `"hydra"`: AI
+ * Hydra's JSON router envelope (PROTOCOLS.md §2, spoken by `@protoipc/router`).
  */
-export type BindingName = "native" | "hydra";
+export type BindingName = "native" | "tagged" | "hydra";
 
 /**
  * A method as generated code describes it: everything the runtime needs to call or serve it.

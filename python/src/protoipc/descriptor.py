@@ -90,8 +90,9 @@ class ServiceDescriptor:
     exchanged in the native hello."""
     methods: tuple[MethodDescriptor[Any, Any, Any], ...]
     """The methods, in schema order."""
-    binding: Literal["native", "hydra"] = "native"
-    """The binding (option ``binding``): ``"native"``, or ``"hydra"`` (AI Hydra's JSON router
+    binding: Literal["native", "tagged", "hydra"] = "native"
+    """The binding (option ``binding``): ``"native"``, ``"tagged"`` (an existing system's
+    discriminated MessagePack/JSON maps, PROTOCOLS.md §1), or ``"hydra"`` (AI Hydra's JSON router
     envelope, PROTOCOLS.md §2); transports may override it."""
     default_timeout_ms: int = DEFAULT_TIMEOUT_MS
     """Deadline for calls whose caller and method give none, in milliseconds; default 30 000."""

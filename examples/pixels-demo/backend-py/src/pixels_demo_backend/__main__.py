@@ -1,6 +1,10 @@
 """The pixels server process: serves :class:`PixelBackend` on a ZeroMQ endpoint.
 
-    python -m pixels_demo_backend --bind ipc:///tmp/dir/pixels.sock --out /tmp/images
+    python -m pixels_demo_backend --bind ipc:///tmp/dir/pixels.sock --out /tmp/images \
+        [--updates ipc:///tmp/dir/updates.sock]
+
+With ``--updates``, the backend serves the tagged binding (the original dgx-pixels wire:
+MessagePack maps on ``--bind``, progress published on ``--updates``) instead of the native one.
 
 Prints exactly one line on stdout, ``ready <endpoint>``, once it is listening (a parent process
 waits for it); logs job events to stderr, each stamped with the seconds since this module was
@@ -21,6 +25,8 @@ from pathlib import Path
 
 import protoipc
 import protoipc.zmq
+from pixels.v1 import pixels_ipc
+from protoipc.tagged_zmq import create_zmq_tagged_server_transport
 
 from .backend import PixelBackend
 
@@ -38,7 +44,7 @@ def log(line: str) -> None:
     sys.stderr.flush()
 
 
-async def serve(bind: str, out_dir: Path) -> int:
+async def serve(bind: str, out_dir: Path, updates: str | None = None) -> int:
     """Serves the backend on ``bind`` until SIGTERM or SIGINT; returns the exit code.
 
     Prints ``ready <bind>`` on stdout once listening. Owns the server and its transport and
@@ -56,7 +62,13 @@ async def serve(bind: str, out_dir: Path) -> int:
         loop.add_signal_handler(sig, on_signal, sig)
 
     try:
-        transport = protoipc.zmq.create_zmq_server_transport(bind)
+        transport: protoipc.ServerTransport = (
+            protoipc.zmq.create_zmq_server_transport(bind)
+            if updates is None
+            else create_zmq_tagged_server_transport(
+                pixels_ipc.PIXEL_SERVICE, bind=bind, updates_bind=updates
+            )
+        )
     except protoipc.IpcError as e:  # a malformed endpoint
         log(f"cannot listen on {bind}: {e}")
         return 1
@@ -98,10 +110,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--out", required=True, type=Path, help="directory the images are written to"
     )
+    parser.add_argument(
+        "--updates",
+        help="serve the tagged binding (dgx-pixels wire), publishing progress on this endpoint",
+    )
     args = parser.parse_args(argv)
     bind: str = args.bind
     out_dir: Path = args.out
-    return asyncio.run(serve(bind, out_dir))
+    updates: str | None = args.updates
+    return asyncio.run(serve(bind, out_dir, updates))
 
 
 if __name__ == "__main__":

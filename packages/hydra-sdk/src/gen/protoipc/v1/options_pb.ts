@@ -11,7 +11,7 @@
 
 import type { GenEnum, GenExtension, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, extDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
-import type { EnumValueOptions as EnumValueOptions$1, MessageOptions as MessageOptions$1, MethodOptions as MethodOptions$1, ServiceOptions as ServiceOptions$1 } from "@bufbuild/protobuf/wkt";
+import type { EnumValueOptions as EnumValueOptions$1, FieldOptions as FieldOptions$1, MessageOptions as MessageOptions$1, MethodOptions as MethodOptions$1, ServiceOptions as ServiceOptions$1 } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_descriptor } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -19,7 +19,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file protoipc/v1/options.proto.
  */
 export const file_protoipc_v1_options: GenFile = /*@__PURE__*/
-  fileDesc("Chlwcm90b2lwYy92MS9vcHRpb25zLnByb3RvEgtwcm90b2lwYy52MSJmCg5TZXJ2aWNlT3B0aW9ucxIlCgdiaW5kaW5nGAEgASgOMhQucHJvdG9pcGMudjEuQmluZGluZxIaChJkZWZhdWx0X3RpbWVvdXRfbXMYAiABKA0SEQoJd2lyZV9uYW1lGAMgASgJIm8KDU1ldGhvZE9wdGlvbnMSJQoEa2luZBgBIAEoDjIXLnByb3RvaXBjLnYxLk1ldGhvZEtpbmQSEAoIcHJvZ3Jlc3MYAiABKAkSEgoKdGltZW91dF9tcxgDIAEoDRIRCgl3aXJlX25hbWUYBCABKAkiNwoOTWVzc2FnZU9wdGlvbnMSEQoJd2lyZV9uYW1lGAEgASgJEhIKCmpzb25fdHVwbGUYFCABKAgiOwoQRW51bVZhbHVlT3B0aW9ucxIRCgl3aXJlX25hbWUYASABKAkSFAoMd2lyZV9hbGlhc2VzGBQgAygJKkkKB0JpbmRpbmcSFwoTQklORElOR19VTlNQRUNJRklFRBAAEhIKDkJJTkRJTkdfTkFUSVZFEAESEQoNQklORElOR19IWURSQRADKnwKCk1ldGhvZEtpbmQSGwoXTUVUSE9EX0tJTkRfVU5TUEVDSUZJRUQQABIVChFNRVRIT0RfS0lORF9VTkFSWRABEiAKHE1FVEhPRF9LSU5EX1NFUlZFUl9TVFJFQU1JTkcQAhIYChRNRVRIT0RfS0lORF9QUk9HUkVTUxADOlgKB3NlcnZpY2USHy5nb29nbGUucHJvdG9idWYuU2VydmljZU9wdGlvbnMYiJQDIAEoCzIbLnByb3RvaXBjLnYxLlNlcnZpY2VPcHRpb25zUgdzZXJ2aWNlOlQKBm1ldGhvZBIeLmdvb2dsZS5wcm90b2J1Zi5NZXRob2RPcHRpb25zGIiUAyABKAsyGi5wcm90b2lwYy52MS5NZXRob2RPcHRpb25zUgZtZXRob2Q6WAoHbWVzc2FnZRIfLmdvb2dsZS5wcm90b2J1Zi5NZXNzYWdlT3B0aW9ucxiIlAMgASgLMhsucHJvdG9pcGMudjEuTWVzc2FnZU9wdGlvbnNSB21lc3NhZ2U6YQoKZW51bV92YWx1ZRIhLmdvb2dsZS5wcm90b2J1Zi5FbnVtVmFsdWVPcHRpb25zGIiUAyABKAsyHS5wcm90b2lwYy52MS5FbnVtVmFsdWVPcHRpb25zUgllbnVtVmFsdWViBnByb3RvMw", [file_google_protobuf_descriptor]);
+  fileDesc("Chlwcm90b2lwYy92MS9vcHRpb25zLnByb3RvEgtwcm90b2lwYy52MSKSAQoOU2VydmljZU9wdGlvbnMSJQoHYmluZGluZxgBIAEoDjIULnByb3RvaXBjLnYxLkJpbmRpbmcSGgoSZGVmYXVsdF90aW1lb3V0X21zGAIgASgNEhEKCXdpcmVfbmFtZRgDIAEoCRIqCgZ0YWdnZWQYCiABKAsyGi5wcm90b2lwYy52MS5UYWdnZWRTZXJ2aWNlIlQKDVRhZ2dlZFNlcnZpY2USFQoNcmVxdWVzdF91bmlvbhgBIAEoCRIWCg5yZXNwb25zZV91bmlvbhgCIAEoCRIUCgx1cGRhdGVfdW5pb24YAyABKAkimgEKDU1ldGhvZE9wdGlvbnMSJQoEa2luZBgBIAEoDjIXLnByb3RvaXBjLnYxLk1ldGhvZEtpbmQSEAoIcHJvZ3Jlc3MYAiABKAkSEgoKdGltZW91dF9tcxgDIAEoDRIRCgl3aXJlX25hbWUYBCABKAkSKQoGdGFnZ2VkGAogASgLMhkucHJvdG9pcGMudjEuVGFnZ2VkTWV0aG9kIlIKDFRhZ2dlZE1ldGhvZBIQCghhY2NlcHRlZBgBIAEoCRIZChFjb3JyZWxhdGlvbl9maWVsZBgCIAEoCRIVCg1jYW5jZWxfbWV0aG9kGAMgASgJImcKDk1lc3NhZ2VPcHRpb25zEhEKCXdpcmVfbmFtZRgBIAEoCRISCgpqc29uX3R1cGxlGBQgASgIEi4KDHRhZ2dlZF91bmlvbhgKIAEoCzIYLnByb3RvaXBjLnYxLlRhZ2dlZFVuaW9uIiQKC1RhZ2dlZFVuaW9uEhUKDWRpc2NyaW1pbmF0b3IYASABKAkiYQoMRmllbGRPcHRpb25zEhQKDGZpeGVkX2xlbmd0aBgKIAEoDRITCgtjb3JyZWxhdGlvbhgLIAEoCBIVCg1lcnJvcl9tZXNzYWdlGAwgASgIEg8KB3N1Y2Nlc3MYDSABKAgiOwoQRW51bVZhbHVlT3B0aW9ucxIRCgl3aXJlX25hbWUYASABKAkSFAoMd2lyZV9hbGlhc2VzGBQgAygJKl0KB0JpbmRpbmcSFwoTQklORElOR19VTlNQRUNJRklFRBAAEhIKDkJJTkRJTkdfTkFUSVZFEAESEgoOQklORElOR19UQUdHRUQQAhIRCg1CSU5ESU5HX0hZRFJBEAMqfAoKTWV0aG9kS2luZBIbChdNRVRIT0RfS0lORF9VTlNQRUNJRklFRBAAEhUKEU1FVEhPRF9LSU5EX1VOQVJZEAESIAocTUVUSE9EX0tJTkRfU0VSVkVSX1NUUkVBTUlORxACEhgKFE1FVEhPRF9LSU5EX1BST0dSRVNTEAM6WAoHc2VydmljZRIfLmdvb2dsZS5wcm90b2J1Zi5TZXJ2aWNlT3B0aW9ucxiIlAMgASgLMhsucHJvdG9pcGMudjEuU2VydmljZU9wdGlvbnNSB3NlcnZpY2U6VAoGbWV0aG9kEh4uZ29vZ2xlLnByb3RvYnVmLk1ldGhvZE9wdGlvbnMYiJQDIAEoCzIaLnByb3RvaXBjLnYxLk1ldGhvZE9wdGlvbnNSBm1ldGhvZDpYCgdtZXNzYWdlEh8uZ29vZ2xlLnByb3RvYnVmLk1lc3NhZ2VPcHRpb25zGIiUAyABKAsyGy5wcm90b2lwYy52MS5NZXNzYWdlT3B0aW9uc1IHbWVzc2FnZTpQCgVmaWVsZBIdLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE9wdGlvbnMYiJQDIAEoCzIZLnByb3RvaXBjLnYxLkZpZWxkT3B0aW9uc1IFZmllbGQ6YQoKZW51bV92YWx1ZRIhLmdvb2dsZS5wcm90b2J1Zi5FbnVtVmFsdWVPcHRpb25zGIiUAyABKAsyHS5wcm90b2lwYy52MS5FbnVtVmFsdWVPcHRpb25zUgllbnVtVmFsdWViBnByb3RvMw", [file_google_protobuf_descriptor]);
 
 /**
  * ServiceOptions are set with `option (protoipc.v1.service) = { ... };`.
@@ -47,6 +47,13 @@ export type ServiceOptions = Message<"protoipc.v1.ServiceOptions"> & {
    * @generated from field: string wire_name = 3;
    */
   wireName: string;
+
+  /**
+   * For BINDING_TAGGED: the service's tagged unions.
+   *
+   * @generated from field: protoipc.v1.TaggedService tagged = 10;
+   */
+  tagged?: TaggedService | undefined;
 };
 
 /**
@@ -55,6 +62,43 @@ export type ServiceOptions = Message<"protoipc.v1.ServiceOptions"> & {
  */
 export const ServiceOptionsSchema: GenMessage<ServiceOptions> = /*@__PURE__*/
   messageDesc(file_protoipc_v1_options, 0);
+
+/**
+ * TaggedService names the tagged unions (messages with MessageOptions.tagged_union) a service
+ * speaks on BINDING_TAGGED; names are fully qualified or relative to the file's package.
+ *
+ * @generated from message protoipc.v1.TaggedService
+ */
+export type TaggedService = Message<"protoipc.v1.TaggedService"> & {
+  /**
+   * The union of every request variant; a request's method is the one whose input type is the
+   * variant.
+   *
+   * @generated from field: string request_union = 1;
+   */
+  requestUnion: string;
+
+  /**
+   * The union of every reply variant (results, acknowledgements, errors).
+   *
+   * @generated from field: string response_union = 2;
+   */
+  responseUnion: string;
+
+  /**
+   * The union of every published update variant (progress, results and errors of running jobs).
+   *
+   * @generated from field: string update_union = 3;
+   */
+  updateUnion: string;
+};
+
+/**
+ * Describes the message protoipc.v1.TaggedService.
+ * Use `create(TaggedServiceSchema)` to create a new message.
+ */
+export const TaggedServiceSchema: GenMessage<TaggedService> = /*@__PURE__*/
+  messageDesc(file_protoipc_v1_options, 1);
 
 /**
  * MethodOptions are set with `option (protoipc.v1.method) = { ... };`.
@@ -91,6 +135,13 @@ export type MethodOptions = Message<"protoipc.v1.MethodOptions"> & {
    * @generated from field: string wire_name = 4;
    */
   wireName: string;
+
+  /**
+   * For a progress method on BINDING_TAGGED: how the call maps to a job.
+   *
+   * @generated from field: protoipc.v1.TaggedMethod tagged = 10;
+   */
+  tagged?: TaggedMethod | undefined;
 };
 
 /**
@@ -98,7 +149,45 @@ export type MethodOptions = Message<"protoipc.v1.MethodOptions"> & {
  * Use `create(MethodOptionsSchema)` to create a new message.
  */
 export const MethodOptionsSchema: GenMessage<MethodOptions> = /*@__PURE__*/
-  messageDesc(file_protoipc_v1_options, 1);
+  messageDesc(file_protoipc_v1_options, 2);
+
+/**
+ * TaggedMethod maps a progress method onto an existing wire's jobs: the request is answered by an
+ * acknowledgement, then updates, the result and errors of the job are published, each carrying the
+ * job's id in a field marked FieldOptions.correlation.
+ *
+ * @generated from message protoipc.v1.TaggedMethod
+ */
+export type TaggedMethod = Message<"protoipc.v1.TaggedMethod"> & {
+  /**
+   * The message type of the reply that acknowledges the job ("JobAccepted").
+   *
+   * @generated from field: string accepted = 1;
+   */
+  accepted: string;
+
+  /**
+   * The request field (proto name) whose value identifies the job in published updates ("id").
+   *
+   * @generated from field: string correlation_field = 2;
+   */
+  correlationField: string;
+
+  /**
+   * The rpc (in the same service) whose request cancels a job: its field marked
+   * FieldOptions.correlation gets the job id ("Cancel"). Aborting the call sends it.
+   *
+   * @generated from field: string cancel_method = 3;
+   */
+  cancelMethod: string;
+};
+
+/**
+ * Describes the message protoipc.v1.TaggedMethod.
+ * Use `create(TaggedMethodSchema)` to create a new message.
+ */
+export const TaggedMethodSchema: GenMessage<TaggedMethod> = /*@__PURE__*/
+  messageDesc(file_protoipc_v1_options, 3);
 
 /**
  * MessageOptions are set with `option (protoipc.v1.message) = { ... };`.
@@ -121,6 +210,14 @@ export type MessageOptions = Message<"protoipc.v1.MessageOptions"> & {
    * @generated from field: bool json_tuple = 20;
    */
   jsonTuple: boolean;
+
+  /**
+   * Marks a tagged union: a message whose single oneof lists the variants (each a message whose
+   * wire_name is its tag).
+   *
+   * @generated from field: protoipc.v1.TaggedUnion tagged_union = 10;
+   */
+  taggedUnion?: TaggedUnion | undefined;
 };
 
 /**
@@ -128,7 +225,72 @@ export type MessageOptions = Message<"protoipc.v1.MessageOptions"> & {
  * Use `create(MessageOptionsSchema)` to create a new message.
  */
 export const MessageOptionsSchema: GenMessage<MessageOptions> = /*@__PURE__*/
-  messageDesc(file_protoipc_v1_options, 2);
+  messageDesc(file_protoipc_v1_options, 4);
+
+/**
+ * TaggedUnion declares how the variants of a union are told apart on the wire.
+ *
+ * @generated from message protoipc.v1.TaggedUnion
+ */
+export type TaggedUnion = Message<"protoipc.v1.TaggedUnion"> & {
+  /**
+   * The map key holding the variant's tag, a sibling of the variant's fields ("type").
+   *
+   * @generated from field: string discriminator = 1;
+   */
+  discriminator: string;
+};
+
+/**
+ * Describes the message protoipc.v1.TaggedUnion.
+ * Use `create(TaggedUnionSchema)` to create a new message.
+ */
+export const TaggedUnionSchema: GenMessage<TaggedUnion> = /*@__PURE__*/
+  messageDesc(file_protoipc_v1_options, 5);
+
+/**
+ * FieldOptions are set with `[(protoipc.v1.field) = { ... }]`.
+ *
+ * @generated from message protoipc.v1.FieldOptions
+ */
+export type FieldOptions = Message<"protoipc.v1.FieldOptions"> & {
+  /**
+   * A repeated field that always holds exactly this many elements on the wire (the original's
+   * fixed-size arrays, such as `size: [u32, u32]`); another length is an InvalidArgument.
+   *
+   * @generated from field: uint32 fixed_length = 10;
+   */
+  fixedLength: number;
+
+  /**
+   * The field carries the id of the job a reply or published update belongs to ("job_id").
+   *
+   * @generated from field: bool correlation = 11;
+   */
+  correlation: boolean;
+
+  /**
+   * The message is an error variant and this string field is its text: receiving it fails the
+   * call.
+   *
+   * @generated from field: bool error_message = 12;
+   */
+  errorMessage: boolean;
+
+  /**
+   * The message ends a job and this bool field tells whether it succeeded: false fails the call.
+   *
+   * @generated from field: bool success = 13;
+   */
+  success: boolean;
+};
+
+/**
+ * Describes the message protoipc.v1.FieldOptions.
+ * Use `create(FieldOptionsSchema)` to create a new message.
+ */
+export const FieldOptionsSchema: GenMessage<FieldOptions> = /*@__PURE__*/
+  messageDesc(file_protoipc_v1_options, 6);
 
 /**
  * EnumValueOptions are set with `[(protoipc.v1.enum_value) = { ... }]`.
@@ -157,7 +319,7 @@ export type EnumValueOptions = Message<"protoipc.v1.EnumValueOptions"> & {
  * Use `create(EnumValueOptionsSchema)` to create a new message.
  */
 export const EnumValueOptionsSchema: GenMessage<EnumValueOptions> = /*@__PURE__*/
-  messageDesc(file_protoipc_v1_options, 3);
+  messageDesc(file_protoipc_v1_options, 7);
 
 /**
  * Binding selects how calls of a service map to frames on a transport. More bindings are more
@@ -180,6 +342,16 @@ export enum Binding {
    * @generated from enum value: BINDING_NATIVE = 1;
    */
   NATIVE = 1,
+
+  /**
+   * An existing system's discriminated maps: one MessagePack (or JSON) map per frame whose
+   * variant is named by a discriminator key ("type"), requests on REQ/REP and progress on
+   * PUB/SUB, as dgx-pixels speaks (PROTOCOLS.md §1). The service declares its unions with
+   * ServiceOptions.tagged.
+   *
+   * @generated from enum value: BINDING_TAGGED = 2;
+   */
+  TAGGED = 2,
 
   /**
    * AI Hydra's router envelope (PROTOCOLS.md §2): one UTF-8 JSON object per ZeroMQ message,
@@ -264,10 +436,18 @@ export const message: GenExtension<MessageOptions$1, MessageOptions> = /*@__PURE
   extDesc(file_protoipc_v1_options, 2);
 
 /**
+ * protoipc options of a field.
+ *
+ * @generated from extension: protoipc.v1.FieldOptions field = 51720;
+ */
+export const field: GenExtension<FieldOptions$1, FieldOptions> = /*@__PURE__*/
+  extDesc(file_protoipc_v1_options, 3);
+
+/**
  * protoipc options of an enum value.
  *
  * @generated from extension: protoipc.v1.EnumValueOptions enum_value = 51720;
  */
 export const enum_value: GenExtension<EnumValueOptions$1, EnumValueOptions> = /*@__PURE__*/
-  extDesc(file_protoipc_v1_options, 3);
+  extDesc(file_protoipc_v1_options, 4);
 

@@ -145,7 +145,7 @@ PIXEL_SERVICE_PING: protoipc.MethodDescriptor[pixels_pb2.PingRequest, pixels_pb2
 
 PIXEL_SERVICE = protoipc.ServiceDescriptor(
     type_name="pixels.v1.PixelService",
-    schema_hash="c6d64a44c310ba3d60d7c165ba374c341da4e1a29d4a02baaef516a0a5de90de",
+    schema_hash="00de81887bc026085945d819592fecee0b12955f452ca154329585c1637ba462",
     default_timeout_ms=30000,
     methods=(
         PIXEL_SERVICE_GENERATE,

@@ -166,3 +166,85 @@ class PingRequest(_message.Message):
 class PingResponse(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
+
+class JobAccepted(_message.Message):
+    __slots__ = ("job_id", "estimated_time_s")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATED_TIME_S_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    estimated_time_s: float
+    def __init__(self, job_id: _Optional[str] = ..., estimated_time_s: _Optional[float] = ...) -> None: ...
+
+class JobError(_message.Message):
+    __slots__ = ("job_id", "error")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    error: str
+    def __init__(self, job_id: _Optional[str] = ..., error: _Optional[str] = ...) -> None: ...
+
+class ErrorResponse(_message.Message):
+    __slots__ = ("message",)
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    message: str
+    def __init__(self, message: _Optional[str] = ...) -> None: ...
+
+class JobFinished(_message.Message):
+    __slots__ = ("job_id", "success", "duration_s")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    SUCCESS_FIELD_NUMBER: _ClassVar[int]
+    DURATION_S_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    success: bool
+    duration_s: float
+    def __init__(self, job_id: _Optional[str] = ..., success: _Optional[bool] = ..., duration_s: _Optional[float] = ...) -> None: ...
+
+class PixelRequest(_message.Message):
+    __slots__ = ("generate", "cancel", "list_models", "status", "ping")
+    GENERATE_FIELD_NUMBER: _ClassVar[int]
+    CANCEL_FIELD_NUMBER: _ClassVar[int]
+    LIST_MODELS_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    PING_FIELD_NUMBER: _ClassVar[int]
+    generate: GenerateRequest
+    cancel: CancelRequest
+    list_models: ListModelsRequest
+    status: StatusRequest
+    ping: PingRequest
+    def __init__(self, generate: _Optional[_Union[GenerateRequest, _Mapping]] = ..., cancel: _Optional[_Union[CancelRequest, _Mapping]] = ..., list_models: _Optional[_Union[ListModelsRequest, _Mapping]] = ..., status: _Optional[_Union[StatusRequest, _Mapping]] = ..., ping: _Optional[_Union[PingRequest, _Mapping]] = ...) -> None: ...
+
+class PixelResponse(_message.Message):
+    __slots__ = ("job_accepted", "job_complete", "job_error", "job_cancelled", "model_list", "status_info", "pong", "error")
+    JOB_ACCEPTED_FIELD_NUMBER: _ClassVar[int]
+    JOB_COMPLETE_FIELD_NUMBER: _ClassVar[int]
+    JOB_ERROR_FIELD_NUMBER: _ClassVar[int]
+    JOB_CANCELLED_FIELD_NUMBER: _ClassVar[int]
+    MODEL_LIST_FIELD_NUMBER: _ClassVar[int]
+    STATUS_INFO_FIELD_NUMBER: _ClassVar[int]
+    PONG_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    job_accepted: JobAccepted
+    job_complete: GenerateResponse
+    job_error: JobError
+    job_cancelled: CancelResponse
+    model_list: ListModelsResponse
+    status_info: StatusResponse
+    pong: PingResponse
+    error: ErrorResponse
+    def __init__(self, job_accepted: _Optional[_Union[JobAccepted, _Mapping]] = ..., job_complete: _Optional[_Union[GenerateResponse, _Mapping]] = ..., job_error: _Optional[_Union[JobError, _Mapping]] = ..., job_cancelled: _Optional[_Union[CancelResponse, _Mapping]] = ..., model_list: _Optional[_Union[ListModelsResponse, _Mapping]] = ..., status_info: _Optional[_Union[StatusResponse, _Mapping]] = ..., pong: _Optional[_Union[PingResponse, _Mapping]] = ..., error: _Optional[_Union[ErrorResponse, _Mapping]] = ...) -> None: ...
+
+class PixelUpdate(_message.Message):
+    __slots__ = ("job_started", "progress", "preview", "job_finished", "job_complete", "job_error")
+    JOB_STARTED_FIELD_NUMBER: _ClassVar[int]
+    PROGRESS_FIELD_NUMBER: _ClassVar[int]
+    PREVIEW_FIELD_NUMBER: _ClassVar[int]
+    JOB_FINISHED_FIELD_NUMBER: _ClassVar[int]
+    JOB_COMPLETE_FIELD_NUMBER: _ClassVar[int]
+    JOB_ERROR_FIELD_NUMBER: _ClassVar[int]
+    job_started: JobStarted
+    progress: Progress
+    preview: Preview
+    job_finished: JobFinished
+    job_complete: GenerateResponse
+    job_error: JobError
+    def __init__(self, job_started: _Optional[_Union[JobStarted, _Mapping]] = ..., progress: _Optional[_Union[Progress, _Mapping]] = ..., preview: _Optional[_Union[Preview, _Mapping]] = ..., job_finished: _Optional[_Union[JobFinished, _Mapping]] = ..., job_complete: _Optional[_Union[GenerateResponse, _Mapping]] = ..., job_error: _Optional[_Union[JobError, _Mapping]] = ...) -> None: ...

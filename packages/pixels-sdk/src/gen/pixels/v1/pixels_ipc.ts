@@ -189,7 +189,7 @@ export const PixelService = defineService<PixelServiceClient, PixelServiceHandle
   typeName: "pixels.v1.PixelService",
   binding: "native",
   defaultTimeoutMs: 30000,
-  schemaHash: "c6d64a44c310ba3d60d7c165ba374c341da4e1a29d4a02baaef516a0a5de90de",
+  schemaHash: "00de81887bc026085945d819592fecee0b12955f452ca154329585c1637ba462",
   methods: {
     generate: {
       name: "Generate",

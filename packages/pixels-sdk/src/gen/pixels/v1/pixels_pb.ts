@@ -22,7 +22,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file pixels/v1/pixels.proto.
  */
 export const file_pixels_v1_pixels: GenFile = /*@__PURE__*/
-  fileDesc("ChZwaXhlbHMvdjEvcGl4ZWxzLnByb3RvEglwaXhlbHMudjEimAIKD0dlbmVyYXRlUmVxdWVzdBI0CgJpZBgBIAEoCUIoukglciMyIV5bQS1aYS16MC05XVtBLVphLXowLTkuXy1dezAsNjN9JBIaCgZwcm9tcHQYAiABKAlCCrpIB3IFEAEY0A8SGQoFbW9kZWwYAyABKAlCCrpIB3IFEAEYgAESHQoEbG9yYRgEIAEoCUIKukgHcgUQARiAAUgAiAEBEiEKBHNpemUYBSADKA1CE7pIEJIBDQgCEAIiByoFGIAIKBASGQoFc3RlcHMYBiABKA1CCrpIByoFGJYBKAESIgoJY2ZnX3NjYWxlGAcgASgCQg+6SAwKCh0AAPBBLQAAAAA6DsKgGQoKCGdlbmVyYXRlQgcKBV9sb3JhIl4KEEdlbmVyYXRlUmVzcG9uc2USDgoGam9iX2lkGAEgASgJEhIKCmltYWdlX3BhdGgYAiABKAkSEgoKZHVyYXRpb25fcxgDIAEoAjoSwqAZDgoMam9iX2NvbXBsZXRlIpoBChBHZW5lcmF0ZVByb2dyZXNzEiwKC2pvYl9zdGFydGVkGAEgASgLMhUucGl4ZWxzLnYxLkpvYlN0YXJ0ZWRIABInCghwcm9ncmVzcxgCIAEoCzITLnBpeGVscy52MS5Qcm9ncmVzc0gAEiUKB3ByZXZpZXcYAyABKAsyEi5waXhlbHMudjEuUHJldmlld0gAQggKBnVwZGF0ZSJCCgpKb2JTdGFydGVkEg4KBmpvYl9pZBgBIAEoCRIRCgl0aW1lc3RhbXAYAiABKAQ6EcKgGQ0KC2pvYl9zdGFydGVkIpgBCghQcm9ncmVzcxIOCgZqb2JfaWQYASABKAkSKQoFc3RhZ2UYAiABKA4yGi5waXhlbHMudjEuR2VuZXJhdGlvblN0YWdlEgwKBHN0ZXAYAyABKA0SEwoLdG90YWxfc3RlcHMYBCABKA0SDwoHcGVyY2VudBgFIAEoAhINCgVldGFfcxgGIAEoAjoOwqAZCgoIcHJvZ3Jlc3MiSgoHUHJldmlldxIOCgZqb2JfaWQYASABKAkSEgoKaW1hZ2VfcGF0aBgCIAEoCRIMCgRzdGVwGAMgASgNOg3CoBkJCgdwcmV2aWV3IjYKDUNhbmNlbFJlcXVlc3QSFwoGam9iX2lkGAEgASgJQge6SARyAhABOgzCoBkICgZjYW5jZWwiNQoOQ2FuY2VsUmVzcG9uc2USDgoGam9iX2lkGAEgASgJOhPCoBkPCg1qb2JfY2FuY2VsbGVkIiYKEUxpc3RNb2RlbHNSZXF1ZXN0OhHCoBkNCgtsaXN0X21vZGVscyJMChJMaXN0TW9kZWxzUmVzcG9uc2USJAoGbW9kZWxzGAEgAygLMhQucGl4ZWxzLnYxLk1vZGVsSW5mbzoQwqAZDAoKbW9kZWxfbGlzdCJiCglNb2RlbEluZm8SDAoEbmFtZRgBIAEoCRIMCgRwYXRoGAIgASgJEigKCm1vZGVsX3R5cGUYAyABKA4yFC5waXhlbHMudjEuTW9kZWxUeXBlEg8KB3NpemVfbWIYBCABKAQiHQoNU3RhdHVzUmVxdWVzdDoMwqAZCAoGc3RhdHVzIm8KDlN0YXR1c1Jlc3BvbnNlEg8KB3ZlcnNpb24YASABKAkSEgoKcXVldWVfc2l6ZRgCIAEoDRITCgthY3RpdmVfam9icxgDIAEoDRIQCgh1cHRpbWVfcxgEIAEoBDoRwqAZDQoLc3RhdHVzX2luZm8iGQoLUGluZ1JlcXVlc3Q6CsKgGQYKBHBpbmciGgoMUGluZ1Jlc3BvbnNlOgrCoBkGCgRwb25nKpQBCglNb2RlbFR5cGUSGgoWTU9ERUxfVFlQRV9VTlNQRUNJRklFRBAAEisKFU1PREVMX1RZUEVfQ0hFQ0tQT0lOVBABGhDCoBkMCgpjaGVja3BvaW50Eh8KD01PREVMX1RZUEVfTE9SQRACGgrCoBkGCgRsb3JhEh0KDk1PREVMX1RZUEVfVkFFEAMaCcKgGQUKA3ZhZSrvAgoPR2VuZXJhdGlvblN0YWdlEiAKHEdFTkVSQVRJT05fU1RBR0VfVU5TUEVDSUZJRUQQABI1Ch1HRU5FUkFUSU9OX1NUQUdFX0lOSVRJQUxJWklORxABGhLCoBkOCgxpbml0aWFsaXppbmcSOQofR0VORVJBVElPTl9TVEFHRV9MT0FESU5HX01PREVMUxACGhTCoBkQCg5sb2FkaW5nX21vZGVscxItChlHRU5FUkFUSU9OX1NUQUdFX0VOQ09ESU5HEAMaDsKgGQoKCGVuY29kaW5nEi0KGUdFTkVSQVRJT05fU1RBR0VfU0FNUExJTkcQBBoOwqAZCgoIc2FtcGxpbmcSLQoZR0VORVJBVElPTl9TVEFHRV9ERUNPRElORxAFGg7CoBkKCghkZWNvZGluZxI7CiBHRU5FUkFUSU9OX1NUQUdFX1BPU1RfUFJPQ0VTU0lORxAGGhXCoBkRCg9wb3N0X3Byb2Nlc3Npbmcy2gMKDFBpeGVsU2VydmljZRJ1CghHZW5lcmF0ZRIaLnBpeGVscy52MS5HZW5lcmF0ZVJlcXVlc3QaGy5waXhlbHMudjEuR2VuZXJhdGVSZXNwb25zZSIwwqAZLAgDEhpwaXhlbHMudjEuR2VuZXJhdGVQcm9ncmVzcxjAzyQiCGdlbmVyYXRlEk4KBkNhbmNlbBIYLnBpeGVscy52MS5DYW5jZWxSZXF1ZXN0GhkucGl4ZWxzLnYxLkNhbmNlbFJlc3BvbnNlIg+QAgLCoBkIIgZjYW5jZWwSXwoKTGlzdE1vZGVscxIcLnBpeGVscy52MS5MaXN0TW9kZWxzUmVxdWVzdBodLnBpeGVscy52MS5MaXN0TW9kZWxzUmVzcG9uc2UiFJACAcKgGQ0iC2xpc3RfbW9kZWxzEk4KBlN0YXR1cxIYLnBpeGVscy52MS5TdGF0dXNSZXF1ZXN0GhkucGl4ZWxzLnYxLlN0YXR1c1Jlc3BvbnNlIg+QAgHCoBkIIgZzdGF0dXMSRgoEUGluZxIWLnBpeGVscy52MS5QaW5nUmVxdWVzdBoXLnBpeGVscy52MS5QaW5nUmVzcG9uc2UiDZACAcKgGQYiBHBpbmcaCsKgGQYIARCw6gFiBnByb3RvMw", [file_buf_validate_validate, file_protoipc_v1_options]);
+  fileDesc("ChZwaXhlbHMvdjEvcGl4ZWxzLnByb3RvEglwaXhlbHMudjEingIKD0dlbmVyYXRlUmVxdWVzdBI0CgJpZBgBIAEoCUIoukglciMyIV5bQS1aYS16MC05XVtBLVphLXowLTkuXy1dezAsNjN9JBIaCgZwcm9tcHQYAiABKAlCCrpIB3IFEAEY0A8SGQoFbW9kZWwYAyABKAlCCrpIB3IFEAEYgAESHQoEbG9yYRgEIAEoCUIKukgHcgUQARiAAUgAiAEBEicKBHNpemUYBSADKA1CGbpIEJIBDQgCEAIiByoFGIAIKBDCoBkCUAISGQoFc3RlcHMYBiABKA1CCrpIByoFGJYBKAESIgoJY2ZnX3NjYWxlGAcgASgCQg+6SAwKCh0AAPBBLQAAAAA6DsKgGQoKCGdlbmVyYXRlQgcKBV9sb3JhImYKEEdlbmVyYXRlUmVzcG9uc2USFgoGam9iX2lkGAEgASgJQgbCoBkCWAESEgoKaW1hZ2VfcGF0aBgCIAEoCRISCgpkdXJhdGlvbl9zGAMgASgCOhLCoBkOCgxqb2JfY29tcGxldGUimgEKEEdlbmVyYXRlUHJvZ3Jlc3MSLAoLam9iX3N0YXJ0ZWQYASABKAsyFS5waXhlbHMudjEuSm9iU3RhcnRlZEgAEicKCHByb2dyZXNzGAIgASgLMhMucGl4ZWxzLnYxLlByb2dyZXNzSAASJQoHcHJldmlldxgDIAEoCzISLnBpeGVscy52MS5QcmV2aWV3SABCCAoGdXBkYXRlIkoKCkpvYlN0YXJ0ZWQSFgoGam9iX2lkGAEgASgJQgbCoBkCWAESEQoJdGltZXN0YW1wGAIgASgEOhHCoBkNCgtqb2Jfc3RhcnRlZCKgAQoIUHJvZ3Jlc3MSFgoGam9iX2lkGAEgASgJQgbCoBkCWAESKQoFc3RhZ2UYAiABKA4yGi5waXhlbHMudjEuR2VuZXJhdGlvblN0YWdlEgwKBHN0ZXAYAyABKA0SEwoLdG90YWxfc3RlcHMYBCABKA0SDwoHcGVyY2VudBgFIAEoAhINCgVldGFfcxgGIAEoAjoOwqAZCgoIcHJvZ3Jlc3MiUgoHUHJldmlldxIWCgZqb2JfaWQYASABKAlCBsKgGQJYARISCgppbWFnZV9wYXRoGAIgASgJEgwKBHN0ZXAYAyABKA06DcKgGQkKB3ByZXZpZXciPAoNQ2FuY2VsUmVxdWVzdBIdCgZqb2JfaWQYASABKAlCDbpIBHICEAHCoBkCWAE6DMKgGQgKBmNhbmNlbCI9Cg5DYW5jZWxSZXNwb25zZRIWCgZqb2JfaWQYASABKAlCBsKgGQJYAToTwqAZDwoNam9iX2NhbmNlbGxlZCImChFMaXN0TW9kZWxzUmVxdWVzdDoRwqAZDQoLbGlzdF9tb2RlbHMiTAoSTGlzdE1vZGVsc1Jlc3BvbnNlEiQKBm1vZGVscxgBIAMoCzIULnBpeGVscy52MS5Nb2RlbEluZm86EMKgGQwKCm1vZGVsX2xpc3QiYgoJTW9kZWxJbmZvEgwKBG5hbWUYASABKAkSDAoEcGF0aBgCIAEoCRIoCgptb2RlbF90eXBlGAMgASgOMhQucGl4ZWxzLnYxLk1vZGVsVHlwZRIPCgdzaXplX21iGAQgASgEIh0KDVN0YXR1c1JlcXVlc3Q6DMKgGQgKBnN0YXR1cyJvCg5TdGF0dXNSZXNwb25zZRIPCgd2ZXJzaW9uGAEgASgJEhIKCnF1ZXVlX3NpemUYAiABKA0SEwoLYWN0aXZlX2pvYnMYAyABKA0SEAoIdXB0aW1lX3MYBCABKAQ6EcKgGQ0KC3N0YXR1c19pbmZvIhkKC1BpbmdSZXF1ZXN0OgrCoBkGCgRwaW5nIhoKDFBpbmdSZXNwb25zZToKwqAZBgoEcG9uZyJTCgtKb2JBY2NlcHRlZBIWCgZqb2JfaWQYASABKAlCBsKgGQJYARIYChBlc3RpbWF0ZWRfdGltZV9zGAIgASgCOhLCoBkOCgxqb2JfYWNjZXB0ZWQiSgoISm9iRXJyb3ISFgoGam9iX2lkGAEgASgJQgbCoBkCWAESFQoFZXJyb3IYAiABKAlCBsKgGQJgAToPwqAZCwoJam9iX2Vycm9yIjUKDUVycm9yUmVzcG9uc2USFwoHbWVzc2FnZRgBIAEoCUIGwqAZAmABOgvCoBkHCgVlcnJvciJmCgtKb2JGaW5pc2hlZBIWCgZqb2JfaWQYASABKAlCBsKgGQJYARIXCgdzdWNjZXNzGAIgASgIQgbCoBkCaAESEgoKZHVyYXRpb25fcxgDIAEoAjoSwqAZDgoMam9iX2ZpbmlzaGVkIowCCgxQaXhlbFJlcXVlc3QSLgoIZ2VuZXJhdGUYASABKAsyGi5waXhlbHMudjEuR2VuZXJhdGVSZXF1ZXN0SAASKgoGY2FuY2VsGAIgASgLMhgucGl4ZWxzLnYxLkNhbmNlbFJlcXVlc3RIABIzCgtsaXN0X21vZGVscxgDIAEoCzIcLnBpeGVscy52MS5MaXN0TW9kZWxzUmVxdWVzdEgAEioKBnN0YXR1cxgEIAEoCzIYLnBpeGVscy52MS5TdGF0dXNSZXF1ZXN0SAASJgoEcGluZxgFIAEoCzIWLnBpeGVscy52MS5QaW5nUmVxdWVzdEgAOgzCoBkIUgYKBHR5cGVCCQoHcmVxdWVzdCKnAwoNUGl4ZWxSZXNwb25zZRIuCgxqb2JfYWNjZXB0ZWQYASABKAsyFi5waXhlbHMudjEuSm9iQWNjZXB0ZWRIABIzCgxqb2JfY29tcGxldGUYAiABKAsyGy5waXhlbHMudjEuR2VuZXJhdGVSZXNwb25zZUgAEigKCWpvYl9lcnJvchgDIAEoCzITLnBpeGVscy52MS5Kb2JFcnJvckgAEjIKDWpvYl9jYW5jZWxsZWQYBCABKAsyGS5waXhlbHMudjEuQ2FuY2VsUmVzcG9uc2VIABIzCgptb2RlbF9saXN0GAUgASgLMh0ucGl4ZWxzLnYxLkxpc3RNb2RlbHNSZXNwb25zZUgAEjAKC3N0YXR1c19pbmZvGAYgASgLMhkucGl4ZWxzLnYxLlN0YXR1c1Jlc3BvbnNlSAASJwoEcG9uZxgHIAEoCzIXLnBpeGVscy52MS5QaW5nUmVzcG9uc2VIABIpCgVlcnJvchgIIAEoCzIYLnBpeGVscy52MS5FcnJvclJlc3BvbnNlSAA6DMKgGQhSBgoEdHlwZUIKCghyZXNwb25zZSKyAgoLUGl4ZWxVcGRhdGUSLAoLam9iX3N0YXJ0ZWQYASABKAsyFS5waXhlbHMudjEuSm9iU3RhcnRlZEgAEicKCHByb2dyZXNzGAIgASgLMhMucGl4ZWxzLnYxLlByb2dyZXNzSAASJQoHcHJldmlldxgDIAEoCzISLnBpeGVscy52MS5QcmV2aWV3SAASLgoMam9iX2ZpbmlzaGVkGAQgASgLMhYucGl4ZWxzLnYxLkpvYkZpbmlzaGVkSAASMwoMam9iX2NvbXBsZXRlGAUgASgLMhsucGl4ZWxzLnYxLkdlbmVyYXRlUmVzcG9uc2VIABIoCglqb2JfZXJyb3IYBiABKAsyEy5waXhlbHMudjEuSm9iRXJyb3JIADoMwqAZCFIGCgR0eXBlQggKBnVwZGF0ZSqUAQoJTW9kZWxUeXBlEhoKFk1PREVMX1RZUEVfVU5TUEVDSUZJRUQQABIrChVNT0RFTF9UWVBFX0NIRUNLUE9JTlQQARoQwqAZDAoKY2hlY2twb2ludBIfCg9NT0RFTF9UWVBFX0xPUkEQAhoKwqAZBgoEbG9yYRIdCg5NT0RFTF9UWVBFX1ZBRRADGgnCoBkFCgN2YWUq7wIKD0dlbmVyYXRpb25TdGFnZRIgChxHRU5FUkFUSU9OX1NUQUdFX1VOU1BFQ0lGSUVEEAASNQodR0VORVJBVElPTl9TVEFHRV9JTklUSUFMSVpJTkcQARoSwqAZDgoMaW5pdGlhbGl6aW5nEjkKH0dFTkVSQVRJT05fU1RBR0VfTE9BRElOR19NT0RFTFMQAhoUwqAZEAoObG9hZGluZ19tb2RlbHMSLQoZR0VORVJBVElPTl9TVEFHRV9FTkNPRElORxADGg7CoBkKCghlbmNvZGluZxItChlHRU5FUkFUSU9OX1NUQUdFX1NBTVBMSU5HEAQaDsKgGQoKCHNhbXBsaW5nEi0KGUdFTkVSQVRJT05fU1RBR0VfREVDT0RJTkcQBRoOwqAZCgoIZGVjb2RpbmcSOwogR0VORVJBVElPTl9TVEFHRV9QT1NUX1BST0NFU1NJTkcQBhoVwqAZEQoPcG9zdF9wcm9jZXNzaW5nMqIECgxQaXhlbFNlcnZpY2USkAEKCEdlbmVyYXRlEhoucGl4ZWxzLnYxLkdlbmVyYXRlUmVxdWVzdBobLnBpeGVscy52MS5HZW5lcmF0ZVJlc3BvbnNlIkvCoBlHCAMSGnBpeGVscy52MS5HZW5lcmF0ZVByb2dyZXNzGMDPJCIIZ2VuZXJhdGVSGQoLSm9iQWNjZXB0ZWQSAmlkGgZDYW5jZWwSTgoGQ2FuY2VsEhgucGl4ZWxzLnYxLkNhbmNlbFJlcXVlc3QaGS5waXhlbHMudjEuQ2FuY2VsUmVzcG9uc2UiD5ACAsKgGQgiBmNhbmNlbBJfCgpMaXN0TW9kZWxzEhwucGl4ZWxzLnYxLkxpc3RNb2RlbHNSZXF1ZXN0Gh0ucGl4ZWxzLnYxLkxpc3RNb2RlbHNSZXNwb25zZSIUkAIBwqAZDSILbGlzdF9tb2RlbHMSTgoGU3RhdHVzEhgucGl4ZWxzLnYxLlN0YXR1c1JlcXVlc3QaGS5waXhlbHMudjEuU3RhdHVzUmVzcG9uc2UiD5ACAcKgGQgiBnN0YXR1cxJGCgRQaW5nEhYucGl4ZWxzLnYxLlBpbmdSZXF1ZXN0GhcucGl4ZWxzLnYxLlBpbmdSZXNwb25zZSINkAIBwqAZBiIEcGluZxo2wqAZMggBELDqAVIqCgxQaXhlbFJlcXVlc3QSDVBpeGVsUmVzcG9uc2UaC1BpeGVsVXBkYXRlYgZwcm90bzM", [file_buf_validate_validate, file_protoipc_v1_options]);
 
 /**
  * GenerateRequest is the original's "generate" request.
@@ -493,6 +493,335 @@ export type PingResponse = Message<"pixels.v1.PingResponse"> & {
  */
 export const PingResponseSchema: GenMessage<PingResponse> = /*@__PURE__*/
   messageDesc(file_pixels_v1_pixels, 14);
+
+/**
+ * JobAccepted is the original's "job_accepted" response: the tagged binding's reply to a
+ * "generate" request; the job's updates and result follow on the published stream.
+ *
+ * @generated from message pixels.v1.JobAccepted
+ */
+export type JobAccepted = Message<"pixels.v1.JobAccepted"> & {
+  /**
+   * The job's id.
+   *
+   * @generated from field: string job_id = 1;
+   */
+  jobId: string;
+
+  /**
+   * Estimated time until the job completes, in seconds.
+   *
+   * @generated from field: float estimated_time_s = 2;
+   */
+  estimatedTimeS: number;
+};
+
+/**
+ * Describes the message pixels.v1.JobAccepted.
+ * Use `create(JobAcceptedSchema)` to create a new message.
+ */
+export const JobAcceptedSchema: GenMessage<JobAccepted> = /*@__PURE__*/
+  messageDesc(file_pixels_v1_pixels, 15);
+
+/**
+ * JobError is the original's "job_error" response and published update: the job failed.
+ *
+ * @generated from message pixels.v1.JobError
+ */
+export type JobError = Message<"pixels.v1.JobError"> & {
+  /**
+   * The job's id.
+   *
+   * @generated from field: string job_id = 1;
+   */
+  jobId: string;
+
+  /**
+   * What went wrong.
+   *
+   * @generated from field: string error = 2;
+   */
+  error: string;
+};
+
+/**
+ * Describes the message pixels.v1.JobError.
+ * Use `create(JobErrorSchema)` to create a new message.
+ */
+export const JobErrorSchema: GenMessage<JobError> = /*@__PURE__*/
+  messageDesc(file_pixels_v1_pixels, 16);
+
+/**
+ * ErrorResponse is the original's "error" response to an unknown or undecodable request.
+ *
+ * @generated from message pixels.v1.ErrorResponse
+ */
+export type ErrorResponse = Message<"pixels.v1.ErrorResponse"> & {
+  /**
+   * What went wrong.
+   *
+   * @generated from field: string message = 1;
+   */
+  message: string;
+};
+
+/**
+ * Describes the message pixels.v1.ErrorResponse.
+ * Use `create(ErrorResponseSchema)` to create a new message.
+ */
+export const ErrorResponseSchema: GenMessage<ErrorResponse> = /*@__PURE__*/
+  messageDesc(file_pixels_v1_pixels, 17);
+
+/**
+ * JobFinished is the original's "job_finished" published update: the job ended.
+ *
+ * @generated from message pixels.v1.JobFinished
+ */
+export type JobFinished = Message<"pixels.v1.JobFinished"> & {
+  /**
+   * The job's id.
+   *
+   * @generated from field: string job_id = 1;
+   */
+  jobId: string;
+
+  /**
+   * Whether the job succeeded; false fails the call.
+   *
+   * @generated from field: bool success = 2;
+   */
+  success: boolean;
+
+  /**
+   * Wall time of the job, in seconds.
+   *
+   * @generated from field: float duration_s = 3;
+   */
+  durationS: number;
+};
+
+/**
+ * Describes the message pixels.v1.JobFinished.
+ * Use `create(JobFinishedSchema)` to create a new message.
+ */
+export const JobFinishedSchema: GenMessage<JobFinished> = /*@__PURE__*/
+  messageDesc(file_pixels_v1_pixels, 18);
+
+/**
+ * PixelRequest is the union of the original's requests, tagged by "type" (BINDING_TAGGED).
+ *
+ * @generated from message pixels.v1.PixelRequest
+ */
+export type PixelRequest = Message<"pixels.v1.PixelRequest"> & {
+  /**
+   * The request variant.
+   *
+   * @generated from oneof pixels.v1.PixelRequest.request
+   */
+  request: {
+    /**
+     * "generate".
+     *
+     * @generated from field: pixels.v1.GenerateRequest generate = 1;
+     */
+    value: GenerateRequest;
+    case: "generate";
+  } | {
+    /**
+     * "cancel".
+     *
+     * @generated from field: pixels.v1.CancelRequest cancel = 2;
+     */
+    value: CancelRequest;
+    case: "cancel";
+  } | {
+    /**
+     * "list_models".
+     *
+     * @generated from field: pixels.v1.ListModelsRequest list_models = 3;
+     */
+    value: ListModelsRequest;
+    case: "listModels";
+  } | {
+    /**
+     * "status".
+     *
+     * @generated from field: pixels.v1.StatusRequest status = 4;
+     */
+    value: StatusRequest;
+    case: "status";
+  } | {
+    /**
+     * "ping".
+     *
+     * @generated from field: pixels.v1.PingRequest ping = 5;
+     */
+    value: PingRequest;
+    case: "ping";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message pixels.v1.PixelRequest.
+ * Use `create(PixelRequestSchema)` to create a new message.
+ */
+export const PixelRequestSchema: GenMessage<PixelRequest> = /*@__PURE__*/
+  messageDesc(file_pixels_v1_pixels, 19);
+
+/**
+ * PixelResponse is the union of the original's replies, tagged by "type" (BINDING_TAGGED).
+ *
+ * @generated from message pixels.v1.PixelResponse
+ */
+export type PixelResponse = Message<"pixels.v1.PixelResponse"> & {
+  /**
+   * The reply variant.
+   *
+   * @generated from oneof pixels.v1.PixelResponse.response
+   */
+  response: {
+    /**
+     * "job_accepted".
+     *
+     * @generated from field: pixels.v1.JobAccepted job_accepted = 1;
+     */
+    value: JobAccepted;
+    case: "jobAccepted";
+  } | {
+    /**
+     * "job_complete".
+     *
+     * @generated from field: pixels.v1.GenerateResponse job_complete = 2;
+     */
+    value: GenerateResponse;
+    case: "jobComplete";
+  } | {
+    /**
+     * "job_error".
+     *
+     * @generated from field: pixels.v1.JobError job_error = 3;
+     */
+    value: JobError;
+    case: "jobError";
+  } | {
+    /**
+     * "job_cancelled".
+     *
+     * @generated from field: pixels.v1.CancelResponse job_cancelled = 4;
+     */
+    value: CancelResponse;
+    case: "jobCancelled";
+  } | {
+    /**
+     * "model_list".
+     *
+     * @generated from field: pixels.v1.ListModelsResponse model_list = 5;
+     */
+    value: ListModelsResponse;
+    case: "modelList";
+  } | {
+    /**
+     * "status_info".
+     *
+     * @generated from field: pixels.v1.StatusResponse status_info = 6;
+     */
+    value: StatusResponse;
+    case: "statusInfo";
+  } | {
+    /**
+     * "pong".
+     *
+     * @generated from field: pixels.v1.PingResponse pong = 7;
+     */
+    value: PingResponse;
+    case: "pong";
+  } | {
+    /**
+     * "error".
+     *
+     * @generated from field: pixels.v1.ErrorResponse error = 8;
+     */
+    value: ErrorResponse;
+    case: "error";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message pixels.v1.PixelResponse.
+ * Use `create(PixelResponseSchema)` to create a new message.
+ */
+export const PixelResponseSchema: GenMessage<PixelResponse> = /*@__PURE__*/
+  messageDesc(file_pixels_v1_pixels, 20);
+
+/**
+ * PixelUpdate is the union of the original's published updates, tagged by "type"
+ * (BINDING_TAGGED); the production worker also publishes "job_complete" and "job_error".
+ *
+ * @generated from message pixels.v1.PixelUpdate
+ */
+export type PixelUpdate = Message<"pixels.v1.PixelUpdate"> & {
+  /**
+   * The update variant.
+   *
+   * @generated from oneof pixels.v1.PixelUpdate.update
+   */
+  update: {
+    /**
+     * "job_started".
+     *
+     * @generated from field: pixels.v1.JobStarted job_started = 1;
+     */
+    value: JobStarted;
+    case: "jobStarted";
+  } | {
+    /**
+     * "progress".
+     *
+     * @generated from field: pixels.v1.Progress progress = 2;
+     */
+    value: Progress;
+    case: "progress";
+  } | {
+    /**
+     * "preview".
+     *
+     * @generated from field: pixels.v1.Preview preview = 3;
+     */
+    value: Preview;
+    case: "preview";
+  } | {
+    /**
+     * "job_finished".
+     *
+     * @generated from field: pixels.v1.JobFinished job_finished = 4;
+     */
+    value: JobFinished;
+    case: "jobFinished";
+  } | {
+    /**
+     * "job_complete".
+     *
+     * @generated from field: pixels.v1.GenerateResponse job_complete = 5;
+     */
+    value: GenerateResponse;
+    case: "jobComplete";
+  } | {
+    /**
+     * "job_error".
+     *
+     * @generated from field: pixels.v1.JobError job_error = 6;
+     */
+    value: JobError;
+    case: "jobError";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message pixels.v1.PixelUpdate.
+ * Use `create(PixelUpdateSchema)` to create a new message.
+ */
+export const PixelUpdateSchema: GenMessage<PixelUpdate> = /*@__PURE__*/
+  messageDesc(file_pixels_v1_pixels, 21);
 
 /**
  * ModelType is the kind of a model file.
