@@ -211,6 +211,8 @@ function resolveBinding(service: DescService, binding: protoipcOptions.Binding):
     case protoipcOptions.Binding.UNSPECIFIED:
     case protoipcOptions.Binding.NATIVE:
       return "native";
+    case protoipcOptions.Binding.TAGGED:
+      return "tagged";
     case protoipcOptions.Binding.HYDRA:
       return "hydra";
     default:
