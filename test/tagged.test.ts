@@ -48,6 +48,10 @@ const legacyServer = fileURLToPath(
 );
 
 /** Child processes and the signal that stops each. */
+/** A generate request the schema's buf.validate rules accept; tests spread it, then set what
+ * they exercise (the client and every server validate before anything else happens). */
+const VALID_REQUEST = { prompt: "knight", model: "sdxl-base", size: [64, 64], steps: 1 };
+
 const children: Array<[ChildProcess, NodeJS.Signals]> = [];
 const transports: ClientTransport[] = [];
 const dirs: Array<{ remove(): void }> = [];
@@ -136,6 +140,7 @@ describe("generated pixels client → Python server generated for the tagged bin
   it("streams typed job.progress, including the update published at once, then the result", async () => {
     const c = pixels(await startTagged());
     const job = c.generate({
+      ...VALID_REQUEST,
       id: "job-1",
       prompt: "16-bit knight",
       model: "sdxl-base",
@@ -161,7 +166,7 @@ describe("generated pixels client → Python server generated for the tagged bin
   it("never loses the first update on a fresh connection (subscription confirmed by XPUB)", async () => {
     const ep = await startTagged();
     for (let i = 0; i < 5; i++) {
-      const job = pixels(ep).generate({ id: `fresh-${i}`, size: [8, 8], steps: 1 });
+      const job = pixels(ep).generate({ ...VALID_REQUEST, id: `fresh-${i}`, steps: 1 });
       const first = await job.progress[Symbol.asyncIterator]().next();
       expect(first.done).toBe(false);
       expect((first.value as GenerateProgress).update.case).toBe("jobStarted");
@@ -171,7 +176,9 @@ describe("generated pixels client → Python server generated for the tagged bin
 
   it("gives a job's error its code, and a job id to an anonymous job", async () => {
     const c = pixels(await startTagged());
-    const err = await rejection(c.generate({ prompt: "fail", model: "nope", size: [8, 8] }).result);
+    const err = await rejection(
+      c.generate({ ...VALID_REQUEST, prompt: "fail", model: "nope" }).result,
+    );
     expect(err.code).toBe(Code.NotFound);
     expect(err.rawMessage).toBe("model nope not found");
     const cancel = await rejection(c.cancel({ jobId: "nobody" }));
@@ -182,7 +189,7 @@ describe("generated pixels client → Python server generated for the tagged bin
     const c = pixels(await startTagged());
     const abort = new AbortController();
     const job = c.generate(
-      { id: "hang-1", prompt: "hang", size: [8, 8] },
+      { ...VALID_REQUEST, id: "hang-1", prompt: "hang" },
       { signal: abort.signal },
     );
     const it = job.progress[Symbol.asyncIterator]();
@@ -220,7 +227,7 @@ describe("generated pixels client → Python server generated for the tagged bin
   it("speaks JSON of the same shape when both sides choose it", async () => {
     const c = pixels(await startTagged("json"), { format: "json" });
     expect((await c.status({})).uptimeS).toBe(2n ** 40n);
-    const job = c.generate({ id: "json-1", size: [8, 8], steps: 2 });
+    const job = c.generate({ ...VALID_REQUEST, id: "json-1", steps: 2 });
     expect((await job.result).imagePath).toBe("/tmp/json-1.png");
   });
 });
@@ -294,15 +301,20 @@ describe("generated pixels client → TypeScript server on the tagged binding (R
     const c = pixels(await startTs());
     await c.ping({});
     expect((await c.status({})).uptimeS).toBe(2n ** 60n);
-    const job = c.generate({ id: "ts-1", size: [8, 8], steps: 3 });
+    const job = c.generate({ ...VALID_REQUEST, id: "ts-1", steps: 3 });
     const steps: string[] = [];
     for await (const p of job.progress) steps.push(describeUpdate(p));
     expect(steps).toEqual(["started", "step 1/3", "step 2/3", "step 3/3"]);
     expect((await job.result).imagePath).toBe("/ts/ts-1.png");
-    const err = await rejection(c.generate({ id: "ts-2", prompt: "fail", size: [8, 8] }).result);
+    const err = await rejection(
+      c.generate({ ...VALID_REQUEST, id: "ts-2", prompt: "fail" }).result,
+    );
     expect([err.code, err.rawMessage]).toEqual([Code.NotFound, "no such model"]);
     const abort = new AbortController();
-    const hang = c.generate({ id: "ts-3", prompt: "hang", size: [8, 8] }, { signal: abort.signal });
+    const hang = c.generate(
+      { ...VALID_REQUEST, id: "ts-3", prompt: "hang" },
+      { signal: abort.signal },
+    );
     await hang.progress[Symbol.asyncIterator]().next();
     abort.abort();
     expect((await rejection(hang.result)).code).toBe(Code.Canceled);
@@ -342,7 +354,7 @@ describe("subscription confirmed before a progress request is sent (harness: ROU
   it("holds the request while the server has not confirmed, then fails with Unavailable", async () => {
     const { ep, router, token } = await harness();
     const c = pixels(ep, { subscribeConfirm: "echo", requestTimeoutMs: 300 });
-    const job = c.generate({ id: "held", size: [8, 8] });
+    const job = c.generate({ ...VALID_REQUEST, id: "held" });
     await token; // the server saw the subscription, and does not echo it
     const err = await rejection(job.result);
     expect(err.code).toBe(Code.Unavailable);
@@ -378,7 +390,7 @@ describe("subscription confirmed before a progress request is sent (harness: ROU
         ),
       );
     })();
-    const job = pixels(ep, { subscribeConfirm: "echo" }).generate({ id: "now", size: [8, 8] });
+    const job = pixels(ep, { subscribeConfirm: "echo" }).generate({ ...VALID_REQUEST, id: "now" });
     const first = await job.progress[Symbol.asyncIterator]().next();
     expect((first.value as GenerateProgress).update.case).toBe("jobStarted");
     expect((await job.result).imagePath).toBe("/x.png");
@@ -395,6 +407,7 @@ describe("generated pixels client → stand-in of the original dgx-pixels backen
     const { models } = await c.listModels({});
     expect(models.map((m) => m.modelType)).toEqual([ModelType.CHECKPOINT, ModelType.LORA]);
     const job = c.generate({
+      ...VALID_REQUEST,
       id: "legacy-1",
       prompt: "knight",
       model: "sdxl",
@@ -415,12 +428,12 @@ describe("generated pixels client → stand-in of the original dgx-pixels backen
   it("turns the original's job_error, or a job_finished without success, into an IpcError", async () => {
     const c = pixels(await startLegacy());
     const err = await rejection(
-      c.generate({ id: "legacy-fail", prompt: "fail", size: [8, 8] }).result,
+      c.generate({ ...VALID_REQUEST, id: "legacy-fail", prompt: "fail" }).result,
     );
     expect(err.code).toBe(Code.Unknown);
     expect(err.rawMessage).toBe("job_error: CUDA out of memory");
     const vanished = await rejection(
-      c.generate({ id: "legacy-vanish", prompt: "vanish", size: [8, 8] }).result,
+      c.generate({ ...VALID_REQUEST, id: "legacy-vanish", prompt: "vanish" }).result,
     );
     expect(vanished.code).toBe(Code.Unknown);
     expect(vanished.rawMessage).toBe("job legacy-vanish finished without success (job_finished)");
@@ -436,7 +449,7 @@ describe("generated pixels client → stand-in of the original dgx-pixels backen
 
   it("does not retry a method that is not idempotent, and never hangs", async () => {
     const c = pixels(await startLegacy("drop-first"), { requestTimeoutMs: 300 });
-    const err = await rejection(c.generate({ id: "once", size: [8, 8], steps: 1 }).result);
+    const err = await rejection(c.generate({ ...VALID_REQUEST, id: "once", steps: 1 }).result);
     expect(err.code).toBe(Code.Unavailable);
     expect(err.rawMessage).toContain("not retried: Generate is not idempotent");
     await c.ping({}).catch(() => {}); // first ping is dropped too, and retried

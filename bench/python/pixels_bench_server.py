@@ -3,7 +3,7 @@
 the tagged binding (dgx-pixels wire: ROUTER for REQ clients + XPUB), the same handler for both.
 
 - ``Ping`` answers at once (the round trip);
-- ``Generate`` sends ``steps`` progress updates, awaiting each (the transport's backpressure),
+- ``Generate`` sends ``steps × --updates-per-step`` progress updates, awaiting each (the transport's backpressure),
   then answers the completed job (the progress rate).
 
 Usage (from the repository root)::
@@ -31,6 +31,9 @@ from protoipc.zmq import create_zmq_server_transport
 class PixelsHandler(pixels_ipc.PixelServiceHandler):
     """Ping and a Generate that only streams progress, as cheaply as the runtime allows."""
 
+    def __init__(self, updates_per_step: int) -> None:
+        self._updates_per_step = updates_per_step
+
     async def ping(
         self, request: pixels_pb2.PingRequest, context: protoipc.CallContext
     ) -> pixels_pb2.PingResponse:
@@ -41,7 +44,7 @@ class PixelsHandler(pixels_ipc.PixelServiceHandler):
         request: pixels_pb2.GenerateRequest,
         context: protoipc.ProgressContext[pixels_pb2.GenerateProgress],
     ) -> pixels_pb2.GenerateResponse:
-        total = request.steps
+        total = request.steps * self._updates_per_step
         for step in range(1, total + 1):
             await context.progress(
                 pixels_pb2.GenerateProgress(
@@ -57,7 +60,9 @@ class PixelsHandler(pixels_ipc.PixelServiceHandler):
         return pixels_pb2.GenerateResponse(job_id=request.id, image_path="/dev/null")
 
 
-async def start(binding: str, bind: str, updates: str | None) -> Closable:
+async def start(
+    binding: str, bind: str, updates: str | None, updates_per_step: int
+) -> Closable:
     """Binds a protoipc server serving :class:`PixelsHandler`; the caller closes it."""
     if binding == "tagged":
         if updates is None:
@@ -68,7 +73,7 @@ async def start(binding: str, bind: str, updates: str | None) -> Closable:
     else:
         transport = create_zmq_server_transport(bind)
     server = protoipc.create_server(transport)
-    server.register(PixelsHandler())
+    server.register(PixelsHandler(updates_per_step))
     await server.listen()
     return server
 
@@ -79,12 +84,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--bind", required=True, help="request endpoint, e.g. ipc:///path")
     parser.add_argument("--updates", help="update endpoint of the tagged binding")
     parser.add_argument(
+        "--updates-per-step",
+        type=int,
+        default=1,
+        help="progress updates per requested sampler step (the schema caps steps at 150)",
+    )
+    parser.add_argument(
         "--exit-with-parent", action="store_true", help="also stop when stdin reaches end of file"
     )
     args = parser.parse_args(argv)
     asyncio.run(
         run_until_stopped(
-            lambda: start(args.binding, args.bind, args.updates),
+            lambda: start(args.binding, args.bind, args.updates, args.updates_per_step),
             exit_with_parent=args.exit_with_parent,
         )
     )

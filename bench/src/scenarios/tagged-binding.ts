@@ -34,6 +34,10 @@ export interface TaggedBindingOptions {
 }
 
 const UPDATES = 20_000;
+/** Sampler steps per job: the schema allows 1..150 (buf.validate), so the server streams
+ * `UPDATES_PER_STEP` updates per step to reach the flood size. */
+const STEPS = 100;
+const UPDATES_PER_STEP = UPDATES / STEPS;
 
 type Pixels = PixelServiceClient;
 
@@ -46,6 +50,8 @@ async function clientFor(binding: "native" | "tagged", o: TaggedBindingOptions):
       binding,
       "--bind",
       address,
+      "--updates-per-step",
+      String(UPDATES_PER_STEP),
       ...(binding === "tagged" ? ["--updates", updatesAddress] : []),
     ]),
   );
@@ -62,12 +68,15 @@ async function clientFor(binding: "native" | "tagged", o: TaggedBindingOptions):
 async function progressRun(client: Pixels, id: string, steps: number) {
   let received = 0;
   const start = nowMs();
-  const job = client.generate({ id, steps, size: [8, 8] });
+  const job = client.generate({ id, prompt: "bench", model: "bench", steps, size: [64, 64] });
   for await (const p of job.progress as AsyncIterable<GenerateProgress>) {
     if (p.update.case === "progress") received++;
   }
   await job.result;
-  return { updatesPerSecond: (received * 1000) / elapsedMsSince(start), lost: steps - received };
+  return {
+    updatesPerSecond: (received * 1000) / elapsedMsSince(start),
+    lost: steps * UPDATES_PER_STEP - received,
+  };
 }
 
 /** Runs both scenarios and prints their lines; a binding that cannot start is reported. */
@@ -124,10 +133,10 @@ export async function runTaggedBindingScenarios(o: TaggedBindingOptions): Promis
     ["native", []],
   ]);
   let job = 0;
-  for (const i of impls) await progressRun(i.client, `warm-${job++}`, 2000);
+  for (const i of impls) await progressRun(i.client, `warm-${job++}`, 10);
   for (let rep = 0; rep < o.repetitions; rep++) {
     for (const i of rep % 2 === 0 ? impls : [...impls].reverse()) {
-      const r = await progressRun(i.client, `job-${job++}`, UPDATES);
+      const r = await progressRun(i.client, `job-${job++}`, STEPS);
       pr.get(i.name)!.push(r);
       log(
         `tagged-binding progress run ${rep + 1}/${o.repetitions} ${i.name}: ` +
