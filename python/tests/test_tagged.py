@@ -191,14 +191,14 @@ async def test_publishes_a_job_to_a_confirmed_subscriber(
     try:
         assert await asyncio.wait_for(sub.recv(), 10) == token  # the XPUB saw the subscription
         accepted = await _request(
-            req, {"type": "generate", "id": "j1", "prompt": "p", "model": "m", "size": [8, 8], "steps": 1, "cfg_scale": 7.5}
+            req, {"type": "generate", "id": "j1", "prompt": "p", "model": "m", "size": [64, 64], "steps": 1, "cfg_scale": 7.5}
         )
         assert accepted == {"type": "job_accepted", "job_id": "j1", "estimated_time_s": 0.0}
         got = [msgpack.unpackb(await asyncio.wait_for(sub.recv(), 10)) for _ in range(3)]
         assert [g["type"] for g in got] == ["job_started", "job_complete", "job_finished"]
         assert got[1] == {"type": "job_complete", "job_id": "j1", "image_path": "/out.png", "duration_s": 2.0}
         assert got[2]["success"] is True
-        await _request(req, {"type": "generate", "id": "j2", "prompt": "fail", "size": [8, 8]})
+        await _request(req, {"type": "generate", "id": "j2", "prompt": "fail", "model": "m", "size": [64, 64], "steps": 1})
         got = [msgpack.unpackb(await asyncio.wait_for(sub.recv(), 10)) for _ in range(3)]
         assert got[1] == {"type": "job_error", "job_id": "j2", "error": "[not_found] no such model"}
         assert got[2]["success"] is False
