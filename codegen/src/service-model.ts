@@ -211,6 +211,8 @@ function resolveBinding(service: DescService, binding: protoipcOptions.Binding):
     case protoipcOptions.Binding.UNSPECIFIED:
     case protoipcOptions.Binding.NATIVE:
       return "native";
+    case protoipcOptions.Binding.COMMAND_FRAME:
+      return "command_frame";
     default:
       throw new Error(
         `${service} has binding ${binding}, which the protoipc generators do not know`,

@@ -16,8 +16,11 @@ export type MethodKind = "unary" | "server_streaming" | "progress";
  */
 export type IdempotencyLevel = "idempotency_unknown" | "no_side_effects" | "idempotent";
 
-/** A binding: how calls map to frames. Only the native protobuf envelope exists so far. */
-export type BindingName = "native";
+/**
+ * A binding: how calls map to frames. `native`: the protobuf envelope; `command_frame`: JSON
+ * command frames (PoppoBuilder, `@protoipc/unix`).
+ */
+export type BindingName = "native" | "command_frame";
 
 /**
  * A method as generated code describes it: everything the runtime needs to call or serve it.

@@ -10,6 +10,7 @@ class Binding(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     BINDING_UNSPECIFIED: _ClassVar[Binding]
     BINDING_NATIVE: _ClassVar[Binding]
+    BINDING_COMMAND_FRAME: _ClassVar[Binding]
 
 class MethodKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -19,6 +20,7 @@ class MethodKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     METHOD_KIND_PROGRESS: _ClassVar[MethodKind]
 BINDING_UNSPECIFIED: Binding
 BINDING_NATIVE: Binding
+BINDING_COMMAND_FRAME: Binding
 METHOD_KIND_UNSPECIFIED: MethodKind
 METHOD_KIND_UNARY: MethodKind
 METHOD_KIND_SERVER_STREAMING: MethodKind
@@ -55,10 +57,12 @@ class MethodOptions(_message.Message):
     def __init__(self, kind: _Optional[_Union[MethodKind, str]] = ..., progress: _Optional[str] = ..., timeout_ms: _Optional[int] = ..., wire_name: _Optional[str] = ...) -> None: ...
 
 class MessageOptions(_message.Message):
-    __slots__ = ("wire_name",)
+    __slots__ = ("wire_name", "json_value_field")
     WIRE_NAME_FIELD_NUMBER: _ClassVar[int]
+    JSON_VALUE_FIELD_FIELD_NUMBER: _ClassVar[int]
     wire_name: str
-    def __init__(self, wire_name: _Optional[str] = ...) -> None: ...
+    json_value_field: str
+    def __init__(self, wire_name: _Optional[str] = ..., json_value_field: _Optional[str] = ...) -> None: ...
 
 class EnumValueOptions(_message.Message):
     __slots__ = ("wire_name",)
