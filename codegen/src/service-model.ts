@@ -213,6 +213,8 @@ function resolveBinding(service: DescService, binding: protoipcOptions.Binding):
       return "native";
     case protoipcOptions.Binding.COMMAND_FRAME:
       return "command_frame";
+    case protoipcOptions.Binding.JSONRPC2:
+      return "jsonrpc2";
     default:
       throw new Error(
         `${service} has binding ${binding}, which the protoipc generators do not know`,

@@ -18,9 +18,10 @@ export type IdempotencyLevel = "idempotency_unknown" | "no_side_effects" | "idem
 
 /**
  * A binding: how calls map to frames. `native`: the protobuf envelope; `command_frame`: JSON
- * command frames (PoppoBuilder, `@protoipc/unix`).
+ * command frames (PoppoBuilder, `@protoipc/unix`); `jsonrpc2`: JSON-RPC 2.0 with LSP's
+ * cancellation and progress (`createJsonRpcClientTransport`).
  */
-export type BindingName = "native" | "command_frame";
+export type BindingName = "native" | "command_frame" | "jsonrpc2";
 
 /**
  * A method as generated code describes it: everything the runtime needs to call or serve it.

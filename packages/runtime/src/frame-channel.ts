@@ -54,6 +54,11 @@ export interface ServerFrameHandlers {
    * first bytes (at most 64), so the binding can still name the call in an error reply.
    */
   onFrameError?(peer: FramePeer, error: import("./error.js").IpcError, head: Uint8Array): void;
+  /**
+   * `peer`'s connection closed (stream transports; ZeroMQ has no such event): the binding may
+   * end its calls at once instead of waiting for missed heartbeats.
+   */
+  onPeerClosed?(peer: FramePeer): void;
 }
 
 /** The listening side: many peers, frames addressed per peer. */

@@ -83,9 +83,10 @@ class ServiceDescriptor:
     exchanged in the native hello."""
     methods: tuple[MethodDescriptor[Any, Any, Any], ...]
     """The methods, in schema order."""
-    binding: Literal["native", "command_frame"] = "native"
+    binding: Literal["native", "command_frame", "jsonrpc2"] = "native"
     """The binding (option ``binding``): ``native`` (protobuf envelope) or ``command_frame``
-    (JSON command frames, :mod:`protoipc.unix.command_frame`); transports may override it."""
+    (JSON command frames, :mod:`protoipc.unix.command_frame`) or ``jsonrpc2`` (JSON-RPC 2.0,
+    :mod:`protoipc.jsonrpc2`); transports may override it."""
     default_timeout_ms: int = DEFAULT_TIMEOUT_MS
     """Deadline for calls whose caller and method give none, in milliseconds; default 30 000."""
     wire_name: str | None = None

@@ -10,6 +10,7 @@ class Binding(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     BINDING_UNSPECIFIED: _ClassVar[Binding]
     BINDING_NATIVE: _ClassVar[Binding]
+    BINDING_JSONRPC2: _ClassVar[Binding]
     BINDING_COMMAND_FRAME: _ClassVar[Binding]
 
 class MethodKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
@@ -20,6 +21,7 @@ class MethodKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     METHOD_KIND_PROGRESS: _ClassVar[MethodKind]
 BINDING_UNSPECIFIED: Binding
 BINDING_NATIVE: Binding
+BINDING_JSONRPC2: Binding
 BINDING_COMMAND_FRAME: Binding
 METHOD_KIND_UNSPECIFIED: MethodKind
 METHOD_KIND_UNARY: MethodKind
