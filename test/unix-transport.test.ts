@@ -1,0 +1,22 @@
+import { join } from "node:path";
+import { createStreamServerTransport, createStreamTransport } from "@protoipc/unix";
+import { freePort, privateDir } from "./helpers.js";
+import { runTransportSuite } from "./transport-suite.js";
+
+runTransportSuite("native over a Unix socket", async () => {
+  const tmp = privateDir();
+  const endpoint = { path: join(tmp.dir, "server.sock") };
+  return {
+    server: createStreamServerTransport({ endpoint }),
+    connect: () => createStreamTransport({ endpoint }),
+    dispose: async () => tmp.remove(),
+  };
+});
+
+runTransportSuite("native over TCP", async () => {
+  const endpoint = { host: "127.0.0.1", port: await freePort() };
+  return {
+    server: createStreamServerTransport({ endpoint }),
+    connect: () => createStreamTransport({ endpoint }),
+  };
+});
