@@ -1,0 +1,1 @@
+"""The PoppoBuilder daemon protocol for protoipc (proto/poppo)."""
