@@ -6,12 +6,14 @@
 import { once } from "node:events";
 import { connect, createServer as createNetServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
+import type { MessageInitShape } from "@bufbuild/protobuf";
 import {
   DaemonService,
   type DaemonServiceClient,
   type DaemonServiceHandler,
   EventName,
   type WatchEventsResponse,
+  type WatchEventsResponseSchema,
 } from "@protoipc/poppo-sdk";
 import {
   Code,
@@ -42,20 +44,22 @@ async function expectIpcError(p: Promise<unknown>, code: Code, text?: RegExp) {
 }
 const framer = createLengthPrefixFramer({ magic: POPPO_MAGIC });
 
+type EventInit = MessageInitShape<typeof WatchEventsResponseSchema>;
+
 /** A tiny broadcast source: every subscriber gets every event published after it subscribed. */
 function createEventSource() {
-  const listeners = new Set<(e: WatchEventsResponse) => void>();
+  const listeners = new Set<(e: EventInit) => void>();
   return {
-    publish(e: Partial<WatchEventsResponse>) {
-      for (const l of listeners) l(e as WatchEventsResponse);
+    publish(e: EventInit) {
+      for (const l of listeners) l(e);
     },
     get subscribers() {
       return listeners.size;
     },
-    async *subscribe(signal: AbortSignal): AsyncIterable<Partial<WatchEventsResponse>> {
-      const queue: WatchEventsResponse[] = [];
+    async *subscribe(signal: AbortSignal): AsyncIterable<EventInit> {
+      const queue: EventInit[] = [];
       let wake: (() => void) | undefined;
-      const l = (e: WatchEventsResponse) => {
+      const l = (e: EventInit) => {
         queue.push(e);
         wake?.();
       };
