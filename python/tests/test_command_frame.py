@@ -1,0 +1,336 @@
+"""The command-frame binding (PoppoBuilder, PROTOCOLS.md §4) with the generated poppo SDK over
+real Unix sockets: HMAC and static-token auth, the auth gate, malformed and oversized frames,
+events to authenticated clients only, deadlines, reconnects (mirrors
+test/poppo-command-frame.test.ts)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+from poppo.v1 import poppo_ipc, poppo_pb2
+
+import protoipc
+from protoipc import Code, IpcError
+from protoipc.unix.command_frame import (
+    create_command_frame_server_transport,
+    create_command_frame_transport,
+)
+from protoipc.unix.command_frame_auth import AuthMethod, Backoff, auth_proof, constant_time_equal
+from protoipc.unix.command_frame_protocol import (
+    POPPO_MAGIC,
+    code_from_wire,
+    decode_command_frame_message,
+    error_from_wire,
+)
+from protoipc.unix.length_prefix import create_length_prefix_framer
+
+SECRET = "s3cret-token-for-tests"
+FRAMER = create_length_prefix_framer(magic=POPPO_MAGIC)
+
+
+class Events:
+    """Every subscriber gets every event published after it subscribed."""
+
+    def __init__(self) -> None:
+        self.queues: set[asyncio.Queue[poppo_pb2.WatchEventsResponse]] = set()
+        self.subscriptions = 0
+        self._changed = asyncio.Condition()
+
+    async def wait_subscriptions(self, n: int) -> None:
+        """Waits until ``n`` subscriptions were made in all (each authenticated connection makes
+        one)."""
+        async with self._changed:
+            await self._changed.wait_for(lambda: self.subscriptions >= n)
+
+    def publish(self, event: poppo_pb2.WatchEventsResponse) -> None:
+        for q in self.queues:
+            q.put_nowait(event)
+
+    async def subscribe(self) -> AsyncIterator[poppo_pb2.WatchEventsResponse]:
+        q: asyncio.Queue[poppo_pb2.WatchEventsResponse] = asyncio.Queue()
+        self.queues.add(q)
+        self.subscriptions += 1
+        async with self._changed:
+            self._changed.notify_all()
+        try:
+            while True:
+                yield await q.get()
+        finally:
+            self.queues.discard(q)
+
+
+class Daemon(poppo_ipc.DaemonServiceHandler):
+    def __init__(self, events: Events) -> None:
+        self.events = events
+
+    async def daemon_status(
+        self, request: poppo_pb2.DaemonStatusRequest, context: protoipc.CallContext
+    ) -> poppo_pb2.DaemonStatusResponse:
+        r = poppo_pb2.DaemonStatusResponse(status="running", version="3.1.0", pid=os.getpid())
+        r.config.update({"port": 3003})
+        return r
+
+    async def project_add(
+        self, request: poppo_pb2.ProjectAddRequest, context: protoipc.CallContext
+    ) -> poppo_pb2.ProjectAddResponse:
+        r = poppo_pb2.ProjectAddResponse()
+        name = request.name if request.HasField("name") else "(derived)"
+        r.result.update({"added": request.path, "name": name})
+        return r
+
+    async def task_cancel(
+        self, request: poppo_pb2.TaskCancelRequest, context: protoipc.CallContext
+    ) -> poppo_pb2.TaskCancelResponse:
+        await asyncio.Event().wait()  # until the deadline cancels this task
+        return poppo_pb2.TaskCancelResponse()
+
+    async def watch_events(
+        self, request: poppo_pb2.WatchEventsRequest, context: protoipc.CallContext
+    ) -> AsyncIterator[poppo_pb2.WatchEventsResponse]:
+        async for e in self.events.subscribe():
+            yield e
+
+
+Cleanup = list[Callable[[], Awaitable[None]]]
+
+
+@pytest.fixture
+async def cleanups() -> AsyncIterator[Cleanup]:
+    fns: Cleanup = []
+    yield fns
+    for fn in reversed(fns):
+        await fn()
+
+
+async def start_server(
+    path: str,
+    cleanups: Cleanup,
+    events: Events | None = None,
+    auth_methods: tuple[AuthMethod, ...] = ("hmac-sha256",),
+    max_frame_bytes: int = 16 * 1024 * 1024,
+) -> tuple[protoipc.Server, Events]:
+    events = events or Events()
+    server = protoipc.create_server(
+        create_command_frame_server_transport(
+            services=[poppo_ipc.DAEMON_SERVICE],
+            path=path,
+            secret=SECRET,
+            auth_methods=auth_methods,
+            max_frame_bytes=max_frame_bytes,
+        )
+    )
+    server.register(Daemon(events))
+    await server.listen()
+    cleanups.append(server.close)
+    return server, events
+
+
+def client(path: str, cleanups: Cleanup, **kwargs: Any) -> poppo_ipc.DaemonServiceClient:
+    options: dict[str, Any] = {"secret": SECRET, **kwargs}
+    transport = create_command_frame_transport(path=path, **options)
+    cleanups.append(transport.aclose)
+    return poppo_ipc.DaemonServiceClient(transport)
+
+
+class Raw:
+    """A socket speaking frames by hand, to see exactly what the server sends."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
+        self.writer = writer
+        self.decoder = FRAMER.create_decoder()
+        self.inbox: list[dict[str, Any]] = []
+
+    def send(self, msg: object) -> None:
+        self.writer.writelines(FRAMER.encode(json.dumps(msg).encode()))
+
+    async def next(self) -> dict[str, Any]:
+        while not self.inbox:
+            data = await self.reader.read(65536)
+            if not data:
+                raise AssertionError("connection closed with no message")
+            self.inbox += [decode_command_frame_message(f) for f in self.decoder.push(data)]
+        return self.inbox.pop(0)
+
+    async def closed(self) -> None:
+        while await self.reader.read(65536):
+            pass
+
+
+async def raw(path: str, cleanups: Cleanup) -> Raw:
+    reader, writer = await asyncio.open_unix_connection(path)
+
+    async def close() -> None:
+        writer.close()
+        try:
+            await writer.wait_closed()
+        except OSError:
+            pass
+
+    cleanups.append(close)
+    return Raw(reader, writer)
+
+
+@pytest.fixture
+def sock(private_dir: str) -> str:
+    return os.path.join(private_dir, "daemon.sock")
+
+
+async def test_hmac_auth_and_commands(sock: str, cleanups: Cleanup) -> None:
+    await start_server(sock, cleanups)
+    assert oct(os.stat(sock).st_mode & 0o777) == "0o600"
+    poppo = client(sock, cleanups)
+    status = await poppo.daemon_status()
+    assert (status.status, status.pid) == ("running", os.getpid())
+    assert dict(status.config) == {"port": 3003}
+    added = await poppo.project_add(poppo_pb2.ProjectAddRequest(path="/src/app"))
+    assert dict(added.result) == {"added": "/src/app", "name": "(derived)"}
+
+
+async def test_wire_shape_with_static_token(sock: str, cleanups: Cleanup) -> None:
+    await start_server(sock, cleanups, auth_methods=("token",))
+    r = await raw(sock, cleanups)
+    welcome = await r.next()
+    assert welcome["type"] == "welcome" and welcome["version"] == "1.0.0"
+    assert welcome["authRequired"] is True and isinstance(welcome["timestamp"], int)
+    r.send({"type": "auth", "id": "a1", "token": SECRET})
+    assert (await r.next())["type"] == "auth-success"
+    r.send({"type": "command", "id": "c1", "command": "project.add", "payload": {"path": "/p"}})
+    resp = await r.next()
+    assert resp["type"] == "response" and resp["id"] == "c1" and resp["result"]["added"] == "/p"
+    r.send({"type": "command", "id": "c2", "command": "no.such", "args": {}})
+    err = await r.next()
+    assert err["id"] == "c2" and err["error"]["code"] == "UNIMPLEMENTED"
+
+
+async def test_auth_required_before_auth(sock: str, cleanups: Cleanup) -> None:
+    await start_server(sock, cleanups)
+    r = await raw(sock, cleanups)
+    assert isinstance((await r.next())["challenge"], str)
+    r.send({"type": "command", "id": "c1", "command": "daemon.status", "args": {}})
+    err = await r.next()
+    assert err["id"] == "c1"
+    assert err["error"] == {"message": "Authentication required", "code": "UNAUTHENTICATED"}
+
+
+async def test_bad_secret_hmac_and_bad_token(sock: str, cleanups: Cleanup) -> None:
+    await start_server(sock, cleanups)
+    with pytest.raises(IpcError) as e:
+        await client(sock, cleanups, secret="wrong").daemon_status()
+    assert e.value.code == Code.UNAUTHENTICATED
+    with pytest.raises(IpcError) as e:
+        await client(sock, cleanups, auth_method="token").daemon_status()
+    assert e.value.code == Code.UNAUTHENTICATED and "not accepted" in e.value.raw_message
+    assert (await client(sock, cleanups).daemon_status()).status == "running"
+
+
+async def test_bad_static_token_closes(private_dir: str, cleanups: Cleanup) -> None:
+    path = os.path.join(private_dir, "token.sock")
+    await start_server(path, cleanups, auth_methods=("token",))
+    with pytest.raises(IpcError) as e:
+        await client(path, cleanups, secret="nope", auth_method="token").daemon_status()
+    assert e.value.code == Code.UNAUTHENTICATED
+    r = await raw(path, cleanups)
+    await r.next()
+    r.send({"type": "auth", "id": "a", "token": SECRET + "x"})
+    assert (await r.next())["error"]["code"] == "UNAUTHENTICATED"
+    await r.closed()
+    ok = client(path, cleanups, auth_method="token")
+    assert (await ok.daemon_status()).status == "running"
+
+
+async def test_malformed_frame_closes_only_that_connection(sock: str, cleanups: Cleanup) -> None:
+    await start_server(sock, cleanups)
+    good = client(sock, cleanups)
+    assert (await good.daemon_status()).status == "running"
+    r = await raw(sock, cleanups)
+    await r.next()
+    r.writer.write(b"GARBAGE that is not a frame")
+    assert (await r.next())["error"]["code"] == "INVALID_ARGUMENT"
+    await r.closed()
+    j = await raw(sock, cleanups)
+    await j.next()
+    j.writer.writelines(FRAMER.encode(b"{not json"))
+    assert (await j.next())["error"]["code"] == "INVALID_ARGUMENT"
+    await j.closed()
+    assert (await good.daemon_status()).status == "running"
+
+
+async def test_oversize_rejected_from_header(sock: str, cleanups: Cleanup) -> None:
+    await start_server(sock, cleanups, max_frame_bytes=1024)
+    r = await raw(sock, cleanups)
+    await r.next()
+    r.writer.write(b"POPPO\xff\xff\xff\xff")  # declares 4 GiB, sends nothing more
+    err = await r.next()
+    assert err["error"] == {
+        "code": "RESOURCE_EXHAUSTED",
+        "message": "frame of 4294967295 bytes exceeds max_frame_bytes 1024",
+    }
+    await r.closed()
+
+
+async def test_events_reach_authenticated_clients_only(sock: str, cleanups: Cleanup) -> None:
+    _, events = await start_server(sock, cleanups, auth_methods=("token", "hmac-sha256"))
+    poppo = client(sock, cleanups)
+    stream = poppo.watch_events()
+    first = asyncio.ensure_future(anext(stream))
+    r = await raw(sock, cleanups)
+    await r.next()
+    await events.wait_subscriptions(1)
+    events.publish(
+        poppo_pb2.WatchEventsResponse(event=poppo_pb2.EVENT_NAME_TASK_FAILED, id="e1")
+    )
+    got = await first
+    assert got.event == poppo_pb2.EVENT_NAME_TASK_FAILED and got.id == "e1"
+    r.send({"type": "command", "id": "probe", "command": "daemon.status"})
+    assert (await r.next())["id"] == "probe"
+    assert r.inbox == []
+    assert isinstance(stream, protoipc.StreamCall)
+    await stream.aclose()
+    # An authenticated raw connection sees the wire name.
+    a = await raw(sock, cleanups)
+    await a.next()
+    a.send({"type": "auth", "id": "a", "token": SECRET})
+    await a.next()
+    await events.wait_subscriptions(2)
+    ev = poppo_pb2.WatchEventsResponse(event=poppo_pb2.EVENT_NAME_PROJECT_STATUS_CHANGED)
+    ev.data.update({"projectId": "p"})
+    events.publish(ev)
+    msg = await a.next()
+    assert msg["type"] == "event" and msg["event"] == "project.status-changed"
+    assert msg["data"] == {"projectId": "p"}
+
+
+async def test_deadline(sock: str, cleanups: Cleanup) -> None:
+    await start_server(sock, cleanups)
+    with pytest.raises(IpcError) as e:
+        await client(sock, cleanups).task_cancel(
+            poppo_pb2.TaskCancelRequest(task_id="t"), timeout_ms=200
+        )
+    assert e.value.code == Code.DEADLINE_EXCEEDED
+
+
+async def test_reconnect_after_server_restart(sock: str, cleanups: Cleanup) -> None:
+    server, _ = await start_server(sock, cleanups)
+    poppo = client(sock, cleanups, backoff=Backoff(initial_delay_ms=20, max_delay_ms=200))
+    assert (await poppo.daemon_status()).status == "running"
+    await server.close()
+    pending = asyncio.ensure_future(poppo.daemon_status(timeout_ms=10_000))
+    await start_server(sock, cleanups)
+    assert (await pending).status == "running"
+
+
+def test_helpers() -> None:
+    assert constant_time_equal("a", "a") and not constant_time_equal("a", "ab")
+    assert auth_proof("s", "client", "c", "n") != auth_proof("s", "server", "c", "n")
+    assert code_from_wire("NOT_FOUND", "x") == Code.NOT_FOUND
+    assert code_from_wire("E", "Authentication required") == Code.UNAUTHENTICATED
+    e = error_from_wire({"type": "error", "error": {"code": "UNKNOWN_ERROR"}})
+    assert e.code == Code.UNKNOWN and e.raw_message == "error UNKNOWN_ERROR without a message"
+    b = Backoff(initial_delay_ms=100, max_delay_ms=1000, rand=lambda: 0.0)
+    assert [b.next() for _ in range(5)] == [100, 200, 400, 800, 1000]
