@@ -1,5 +1,9 @@
 import { join } from "node:path";
-import { createStreamServerTransport, createStreamTransport } from "@protoipc/unix";
+import {
+  createContentLengthFramer,
+  createStreamServerTransport,
+  createStreamTransport,
+} from "@protoipc/unix";
 import { freePort, privateDir } from "./helpers.js";
 import { runTransportSuite } from "./transport-suite.js";
 
@@ -20,3 +24,19 @@ runTransportSuite("native over TCP", async () => {
     connect: () => createStreamTransport({ endpoint }),
   };
 });
+
+runTransportSuite(
+  "jsonrpc2 over a Unix socket",
+  async () => {
+    const tmp = privateDir();
+    const endpoint = { path: join(tmp.dir, "server.sock") };
+    // The suite's limits are the native binding's 4 MiB.
+    const framer = createContentLengthFramer({ maxFrameBytes: 4 * 1024 * 1024 });
+    return {
+      server: createStreamServerTransport({ endpoint, binding: "jsonrpc2", framer }),
+      connect: () => createStreamTransport({ endpoint, binding: "jsonrpc2", framer }),
+      dispose: async () => tmp.remove(),
+    };
+  },
+  { metadata: false },
+);

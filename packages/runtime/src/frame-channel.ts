@@ -19,6 +19,11 @@ export interface ClientFrameHandlers {
    * The channel goes on reading.
    */
   onFrameError?(error: import("./error.js").IpcError): void;
+  /**
+   * The connection closed (stream transports; ZeroMQ has no such event). The channel may connect
+   * again on the next `send`; the binding fails the calls it sent on the closed connection.
+   */
+  onClosed?(): void;
 }
 
 /** One connection from a client to a server that carries frames. */

@@ -5,5 +5,6 @@ export * from "./error.js";
 export * from "./frame-channel.js";
 export * as protoipcOptions from "./gen/protoipc/v1/options_pb.js";
 export * from "./in-memory.js";
+export * from "./jsonrpc2-binding.js";
 export * from "./native-binding.js";
 export * from "./server.js";

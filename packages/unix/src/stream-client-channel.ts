@@ -89,6 +89,7 @@ class StreamClientChannelImpl implements StreamClientChannel {
             onFrameError: (error) => this.handlers?.onFrameError?.(error),
             onClose: () => {
               if (this.connection === conn) this.connection = undefined;
+              this.handlers?.onClosed?.();
             },
           },
           this.description,
