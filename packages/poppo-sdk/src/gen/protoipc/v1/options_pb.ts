@@ -19,7 +19,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file protoipc/v1/options.proto.
  */
 export const file_protoipc_v1_options: GenFile = /*@__PURE__*/
-  fileDesc("Chlwcm90b2lwYy92MS9vcHRpb25zLnByb3RvEgtwcm90b2lwYy52MSJmCg5TZXJ2aWNlT3B0aW9ucxIlCgdiaW5kaW5nGAEgASgOMhQucHJvdG9pcGMudjEuQmluZGluZxIaChJkZWZhdWx0X3RpbWVvdXRfbXMYAiABKA0SEQoJd2lyZV9uYW1lGAMgASgJIm8KDU1ldGhvZE9wdGlvbnMSJQoEa2luZBgBIAEoDjIXLnByb3RvaXBjLnYxLk1ldGhvZEtpbmQSEAoIcHJvZ3Jlc3MYAiABKAkSEgoKdGltZW91dF9tcxgDIAEoDRIRCgl3aXJlX25hbWUYBCABKAkiPQoOTWVzc2FnZU9wdGlvbnMSEQoJd2lyZV9uYW1lGAEgASgJEhgKEGpzb25fdmFsdWVfZmllbGQYLSABKAkiJQoQRW51bVZhbHVlT3B0aW9ucxIRCgl3aXJlX25hbWUYASABKAkqUQoHQmluZGluZxIXChNCSU5ESU5HX1VOU1BFQ0lGSUVEEAASEgoOQklORElOR19OQVRJVkUQARIZChVCSU5ESU5HX0NPTU1BTkRfRlJBTUUQBSp8CgpNZXRob2RLaW5kEhsKF01FVEhPRF9LSU5EX1VOU1BFQ0lGSUVEEAASFQoRTUVUSE9EX0tJTkRfVU5BUlkQARIgChxNRVRIT0RfS0lORF9TRVJWRVJfU1RSRUFNSU5HEAISGAoUTUVUSE9EX0tJTkRfUFJPR1JFU1MQAzpYCgdzZXJ2aWNlEh8uZ29vZ2xlLnByb3RvYnVmLlNlcnZpY2VPcHRpb25zGIiUAyABKAsyGy5wcm90b2lwYy52MS5TZXJ2aWNlT3B0aW9uc1IHc2VydmljZTpUCgZtZXRob2QSHi5nb29nbGUucHJvdG9idWYuTWV0aG9kT3B0aW9ucxiIlAMgASgLMhoucHJvdG9pcGMudjEuTWV0aG9kT3B0aW9uc1IGbWV0aG9kOlgKB21lc3NhZ2USHy5nb29nbGUucHJvdG9idWYuTWVzc2FnZU9wdGlvbnMYiJQDIAEoCzIbLnByb3RvaXBjLnYxLk1lc3NhZ2VPcHRpb25zUgdtZXNzYWdlOmEKCmVudW1fdmFsdWUSIS5nb29nbGUucHJvdG9idWYuRW51bVZhbHVlT3B0aW9ucxiIlAMgASgLMh0ucHJvdG9pcGMudjEuRW51bVZhbHVlT3B0aW9uc1IJZW51bVZhbHVlYgZwcm90bzM", [file_google_protobuf_descriptor]);
+  fileDesc("Chlwcm90b2lwYy92MS9vcHRpb25zLnByb3RvEgtwcm90b2lwYy52MSJmCg5TZXJ2aWNlT3B0aW9ucxIlCgdiaW5kaW5nGAEgASgOMhQucHJvdG9pcGMudjEuQmluZGluZxIaChJkZWZhdWx0X3RpbWVvdXRfbXMYAiABKA0SEQoJd2lyZV9uYW1lGAMgASgJIm8KDU1ldGhvZE9wdGlvbnMSJQoEa2luZBgBIAEoDjIXLnByb3RvaXBjLnYxLk1ldGhvZEtpbmQSEAoIcHJvZ3Jlc3MYAiABKAkSEgoKdGltZW91dF9tcxgDIAEoDRIRCgl3aXJlX25hbWUYBCABKAkiPQoOTWVzc2FnZU9wdGlvbnMSEQoJd2lyZV9uYW1lGAEgASgJEhgKEGpzb25fdmFsdWVfZmllbGQYLSABKAkiJQoQRW51bVZhbHVlT3B0aW9ucxIRCgl3aXJlX25hbWUYASABKAkqZwoHQmluZGluZxIXChNCSU5ESU5HX1VOU1BFQ0lGSUVEEAASEgoOQklORElOR19OQVRJVkUQARIUChBCSU5ESU5HX0pTT05SUEMyEAQSGQoVQklORElOR19DT01NQU5EX0ZSQU1FEAUqfAoKTWV0aG9kS2luZBIbChdNRVRIT0RfS0lORF9VTlNQRUNJRklFRBAAEhUKEU1FVEhPRF9LSU5EX1VOQVJZEAESIAocTUVUSE9EX0tJTkRfU0VSVkVSX1NUUkVBTUlORxACEhgKFE1FVEhPRF9LSU5EX1BST0dSRVNTEAM6WAoHc2VydmljZRIfLmdvb2dsZS5wcm90b2J1Zi5TZXJ2aWNlT3B0aW9ucxiIlAMgASgLMhsucHJvdG9pcGMudjEuU2VydmljZU9wdGlvbnNSB3NlcnZpY2U6VAoGbWV0aG9kEh4uZ29vZ2xlLnByb3RvYnVmLk1ldGhvZE9wdGlvbnMYiJQDIAEoCzIaLnByb3RvaXBjLnYxLk1ldGhvZE9wdGlvbnNSBm1ldGhvZDpYCgdtZXNzYWdlEh8uZ29vZ2xlLnByb3RvYnVmLk1lc3NhZ2VPcHRpb25zGIiUAyABKAsyGy5wcm90b2lwYy52MS5NZXNzYWdlT3B0aW9uc1IHbWVzc2FnZTphCgplbnVtX3ZhbHVlEiEuZ29vZ2xlLnByb3RvYnVmLkVudW1WYWx1ZU9wdGlvbnMYiJQDIAEoCzIdLnByb3RvaXBjLnYxLkVudW1WYWx1ZU9wdGlvbnNSCWVudW1WYWx1ZWIGcHJvdG8z", [file_google_protobuf_descriptor]);
 
 /**
  * ServiceOptions are set with `option (protoipc.v1.service) = { ... };`.
@@ -117,7 +117,8 @@ export type MessageOptions = Message<"protoipc.v1.MessageOptions"> & {
   /**
    * The name of this message's one field that stands for the whole JSON value on an existing
    * wire, instead of the message's fields mapping to the value's keys: a free-form command
-   * `result` held in a google.protobuf.Struct field (BINDING_COMMAND_FRAME).
+   * `result` held in a google.protobuf.Struct field (BINDING_COMMAND_FRAME), or a JSON-RPC result
+   * that is a bare array, held in a repeated field (BINDING_JSONRPC2).
    *
    * @generated from field: string json_value_field = 45;
    */
@@ -173,6 +174,18 @@ export enum Binding {
    * @generated from enum value: BINDING_NATIVE = 1;
    */
   NATIVE = 1,
+
+  /**
+   * JSON-RPC 2.0 (crystalmath, PROTOCOLS.md §3; LSP's base protocol): each rpc is a JSON-RPC
+   * method named by its `wire_name` (else "<package>.<Service>/<Method>"); its request message is
+   * the `params` (an object in proto3 JSON with the schema's field names, or an array in field
+   * order) and its response the `result`. Cancellation is LSP's `$/cancelRequest`; a progress
+   * method's updates are `$/progress` notifications `{token, value}` for the request's
+   * `workDoneToken`. A message with `json_value_field` stands for that one field's JSON value.
+   *
+   * @generated from enum value: BINDING_JSONRPC2 = 4;
+   */
+  JSONRPC2 = 4,
 
   /**
    * Command frames (PoppoBuilder, PROTOCOLS.md §4): `[magic][u32 big-endian length][UTF-8 JSON]`
