@@ -216,15 +216,15 @@ export function fromWireJson<D extends DescMessage>(
   const field = jsonValueField(desc);
   if (field !== undefined) value = value === null ? {} : { [field.name]: value };
   else if (value === null) value = isObjectJson(desc) ? {} : null;
-  else if (!isObjectJson(desc)) {
-    // A well-known type with its own JSON form (a string, a number, an array).
-  } else if (typeof value !== "object" || Array.isArray(value)) {
+  else if (isObjectJson(desc) && (typeof value !== "object" || Array.isArray(value))) {
     throw new IpcError(
       `expected a JSON object for ${desc.typeName}, got ${Array.isArray(value) ? "an array" : typeof value}`,
       Code.InvalidArgument,
     );
-  } else if (needsAdapt(desc)) {
-    value = adapt(desc, structuredClone(value), "fromWire");
+  }
+  // Well-known types other than Struct/Empty/Any keep their own JSON form (a string, a number).
+  if (isObjectJson(desc) || field !== undefined) {
+    if (needsAdapt(desc)) value = adapt(desc, structuredClone(value), "fromWire");
   }
   try {
     return fromJson(desc, value, { ignoreUnknownFields: options.ignoreUnknownFields ?? true });
