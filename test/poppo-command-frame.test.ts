@@ -4,6 +4,7 @@
  * oversized frames, events, reconnects, and a stand-in of the existing daemon's wire.
  */
 import { once } from "node:events";
+import { stat } from "node:fs/promises";
 import { connect, createServer as createNetServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
 import type { MessageInitShape } from "@bufbuild/protobuf";
@@ -376,6 +377,51 @@ describe("command-frame binding with the poppo SDK", () => {
       data: { projectId: "p" },
       version: "1.0.0",
     });
+  });
+
+  it("closes a connection that does not authenticate in time", async () => {
+    const path = socketPath();
+    await startServer(path, { authTimeoutMs: 50 });
+    const raw = await rawConnection(path);
+    await raw.next();
+    expect(await raw.next()).toMatchObject({
+      type: "error",
+      error: { code: "UNAUTHENTICATED", message: "authentication timed out after 50 ms" },
+    });
+    await raw.closed();
+  });
+
+  it("bounds the commands running per connection", async () => {
+    const path = socketPath();
+    await startServer(path, { maxCallsPerConnection: 1 });
+    const poppo = client(path);
+    const abort = new AbortController();
+    const blocked = poppo.taskCancel({ taskId: "t" }, { signal: abort.signal });
+    blocked.catch(() => {});
+    await expectIpcError(poppo.daemonStatus(), Code.ResourceExhausted, /maxCallsPerConnection 1/);
+    // Another connection has its own budget.
+    expect((await client(path).daemonStatus()).status).toBe("running");
+    abort.abort();
+    await expectIpcError(blocked, Code.Canceled);
+  });
+
+  it("makes the socket file 0600 and serves over TCP too", async () => {
+    const path = socketPath();
+    await startServer(path);
+    expect((await stat(path)).mode & 0o777).toBe(0o600);
+    const transport = createCommandFrameServerTransport({
+      endpoint: { host: "127.0.0.1", port: 0 },
+      services: [DaemonService],
+      secret: SECRET,
+    });
+    const server = createServer(transport);
+    server.register(DaemonService, handler(createEventSource()));
+    await server.listen();
+    cleanups.push(() => server.close());
+    const t = createCommandFrameTransport({ endpoint: transport.endpoint!, secret: SECRET });
+    cleanups.push(() => t.close());
+    const poppo = createClient(DaemonService, t) as DaemonServiceClient;
+    expect((await poppo.daemonStatus()).status).toBe("running");
   });
 
   it("times a command out with its deadline and aborts the handler", async () => {

@@ -40,6 +40,7 @@ class Events:
         self.queues: set[asyncio.Queue[poppo_pb2.WatchEventsResponse]] = set()
         self.subscriptions = 0
         self._changed = asyncio.Condition()
+        self.task_cancel_running = asyncio.Event()
 
     async def wait_subscriptions(self, n: int) -> None:
         """Waits until ``n`` subscriptions were made in all (each authenticated connection makes
@@ -86,6 +87,7 @@ class Daemon(poppo_ipc.DaemonServiceHandler):
     async def task_cancel(
         self, request: poppo_pb2.TaskCancelRequest, context: protoipc.CallContext
     ) -> poppo_pb2.TaskCancelResponse:
+        self.events.task_cancel_running.set()
         await asyncio.Event().wait()  # until the deadline cancels this task
         return poppo_pb2.TaskCancelResponse()
 
@@ -113,6 +115,7 @@ async def start_server(
     events: Events | None = None,
     auth_methods: tuple[AuthMethod, ...] = ("hmac-sha256",),
     max_frame_bytes: int = 16 * 1024 * 1024,
+    **kwargs: Any,
 ) -> tuple[protoipc.Server, Events]:
     events = events or Events()
     server = protoipc.create_server(
@@ -122,6 +125,7 @@ async def start_server(
             secret=SECRET,
             auth_methods=auth_methods,
             max_frame_bytes=max_frame_bytes,
+            **kwargs,
         )
     )
     server.register(Daemon(events))
@@ -304,6 +308,34 @@ async def test_events_reach_authenticated_clients_only(sock: str, cleanups: Clea
     msg = await a.next()
     assert msg["type"] == "event" and msg["event"] == "project.status-changed"
     assert msg["data"] == {"projectId": "p"}
+
+
+async def test_auth_timeout_closes(sock: str, cleanups: Cleanup) -> None:
+    await start_server(sock, cleanups, auth_timeout_ms=50)
+    r = await raw(sock, cleanups)
+    await r.next()
+    err = await r.next()
+    assert err["error"] == {
+        "code": "UNAUTHENTICATED",
+        "message": "authentication timed out after 50 ms",
+    }
+    await r.closed()
+
+
+async def test_commands_per_connection_bounded(sock: str, cleanups: Cleanup) -> None:
+    _, events = await start_server(sock, cleanups, max_calls_per_connection=1)
+    poppo = client(sock, cleanups)
+    blocked = asyncio.ensure_future(
+        poppo.task_cancel(poppo_pb2.TaskCancelRequest(task_id="t"), timeout_ms=10_000)
+    )
+    await events.task_cancel_running.wait()
+    with pytest.raises(IpcError) as e:
+        await poppo.daemon_status()
+    assert e.value.code == Code.RESOURCE_EXHAUSTED
+    assert (await client(sock, cleanups).daemon_status()).status == "running"
+    blocked.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await blocked
 
 
 async def test_deadline(sock: str, cleanups: Cleanup) -> None:

@@ -61,7 +61,23 @@ export interface CommandFrameServerTransportOptions {
   readonly maxFrameBytes?: number;
   /** Mode of the Unix socket file; default 0o600. */
   readonly socketMode?: number;
+  /**
+   * How long a connection may stay unauthenticated, in milliseconds; default 10 000. Past it the
+   * server answers `error` "authentication timed out" and closes the connection.
+   */
+  readonly authTimeoutMs?: number;
+  /**
+   * Most commands running at once per connection; default 4 096. A command past it is answered
+   * `RESOURCE_EXHAUSTED` without running.
+   */
+  readonly maxCallsPerConnection?: number;
 }
+
+/** Default of {@link CommandFrameServerTransportOptions.authTimeoutMs}: 10 s. */
+export const DEFAULT_AUTH_TIMEOUT_MS = 10_000;
+
+/** Default of {@link CommandFrameServerTransportOptions.maxCallsPerConnection}: 4 096. */
+export const DEFAULT_MAX_CALLS_PER_CONNECTION = 4096;
 
 /** A {@link ServerTransport} that can say where it listens. */
 export interface CommandFrameServerTransport extends ServerTransport {
@@ -84,7 +100,9 @@ export interface CommandFrameServerTransport extends ServerTransport {
  *
  * A frame that cannot be framed (bad magic, over `maxFrameBytes`, checked before allocating) or
  * is not a JSON object with a `type` is answered with an error and the connection is closed;
- * other connections are not affected. Deadlines: each command gets its method's `timeout_ms` or
+ * other connections are not affected. A connection that does not authenticate within
+ * `authTimeoutMs` is closed; a connection may run `maxCallsPerConnection` commands at once.
+ * Deadlines: each command gets its method's `timeout_ms` or
  * the service's default; past it the handler's signal aborts and the client gets
  * `DEADLINE_EXCEEDED`. A client that disconnects aborts its running handlers.
  *
@@ -164,6 +182,19 @@ class CommandFrameServer implements CommandFrameServerTransport {
     const st = new PeerState(peer, createAuthNonce());
     this.peers.set(peer.key, st);
     const authRequired = this.options.authRequired !== false;
+    if (authRequired) {
+      const ms = this.options.authTimeoutMs ?? DEFAULT_AUTH_TIMEOUT_MS;
+      st.authTimer = setTimeout(() => {
+        if (!st.authenticated && !st.closing) {
+          this.refuse(
+            st,
+            undefined,
+            new IpcError(`authentication timed out after ${ms} ms`, Code.Unauthenticated),
+          );
+        }
+      }, ms);
+      st.authTimer.unref();
+    }
     this.write(st, {
       type: "welcome",
       version: COMMAND_FRAME_VERSION,
@@ -273,6 +304,7 @@ class CommandFrameServer implements CommandFrameServerTransport {
 
   private authenticated(st: PeerState): void {
     st.authenticated = true;
+    if (st.authTimer !== undefined) clearTimeout(st.authTimer);
     const dispatcher = this.dispatcher!;
     for (const method of this.eventMethods) {
       if (dispatcher.lookup(method.path) === undefined) continue;
@@ -299,6 +331,20 @@ class CommandFrameServer implements CommandFrameServerTransport {
         errorToWire(
           id,
           new IpcError(`unknown command ${JSON.stringify(name)}`, Code.Unimplemented),
+        ),
+      ).catch(() => {});
+      return;
+    }
+    const limit = this.options.maxCallsPerConnection ?? DEFAULT_MAX_CALLS_PER_CONNECTION;
+    if (st.commands >= limit) {
+      this.write(
+        st,
+        errorToWire(
+          id,
+          new IpcError(
+            `${st.commands} commands in flight reach maxCallsPerConnection ${limit}`,
+            Code.ResourceExhausted,
+          ),
         ),
       ).catch(() => {});
       return;
@@ -345,6 +391,9 @@ class CommandFrameServer implements CommandFrameServerTransport {
 class PeerState {
   authenticated = false;
   closing = false;
+  authTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Commands running (event sources not counted). */
+  commands = 0;
   readonly calls = new Set<ServerCall>();
 
   constructor(
@@ -353,6 +402,7 @@ class PeerState {
   ) {}
 
   abortAll(reason: IpcError): void {
+    if (this.authTimer !== undefined) clearTimeout(this.authTimer);
     for (const c of [...this.calls]) c.abort(reason);
     this.calls.clear();
   }
@@ -372,7 +422,9 @@ class ServerCall implements IncomingCallInit, ServerCallSink {
     private readonly id: string | number | undefined,
     private readonly method: AnyMethodDescriptor,
     readonly deadline: number,
-  ) {}
+  ) {
+    if (id !== undefined) st.commands++;
+  }
 
   get peer(): string {
     return this.st.peer.key;
@@ -404,6 +456,7 @@ class ServerCall implements IncomingCallInit, ServerCallSink {
     this.done = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.st.calls.delete(this);
+    if (this.id !== undefined) this.st.commands--;
     return true;
   }
 

@@ -58,6 +58,8 @@ from protoipc.unix.framing import DEFAULT_STREAM_MAX_FRAME_BYTES, FrameDecoder
 from protoipc.unix.length_prefix import LengthPrefixFramer, create_length_prefix_framer
 
 __all__ = [
+    "DEFAULT_AUTH_TIMEOUT_MS",
+    "DEFAULT_MAX_CALLS_PER_CONNECTION",
     "CommandFrameClientTransport",
     "CommandFrameServerTransport",
     "create_command_frame_server_transport",
@@ -536,6 +538,13 @@ def create_command_frame_transport(
 # -- server ---------------------------------------------------------------------------------------
 
 
+DEFAULT_AUTH_TIMEOUT_MS = 10_000
+"""How long a connection may stay unauthenticated by default, in milliseconds."""
+
+DEFAULT_MAX_CALLS_PER_CONNECTION = 4096
+"""Most commands running at once per connection by default."""
+
+
 @dataclass(eq=False)
 class _Peer:
     key: str
@@ -543,9 +552,13 @@ class _Peer:
     challenge: str
     authenticated: bool = False
     closing: bool = False
+    commands: int = 0
+    auth_timer: asyncio.TimerHandle | None = None
     calls: set[_ServerCall] = field(default_factory=set)
 
     def abort_all(self, reason: IpcError) -> None:
+        if self.auth_timer is not None:
+            self.auth_timer.cancel()
         for c in list(self.calls):
             c.abort(reason)
         self.calls.clear()
@@ -572,6 +585,8 @@ class _ServerCall:
         self._reason: IpcError | None = None
         self._callbacks: list[Callable[[IpcError], None]] = []
         self._timer: asyncio.TimerHandle | None = None
+        if request_id is not None:
+            peer.commands += 1
 
     @property
     def method(self) -> MethodDescriptor[Any, Any, Any]:
@@ -635,6 +650,8 @@ class _ServerCall:
             self._timer.cancel()
             self._timer = None
         self._peer.calls.discard(self)
+        if self._id is not None:
+            self._peer.commands -= 1
         return True
 
     async def update(self, message: Message) -> None:
@@ -675,7 +692,11 @@ class CommandFrameServerTransport(ServerTransport):
         auth_required: bool,
         framer: LengthPrefixFramer,
         socket_mode: int,
+        auth_timeout_ms: int,
+        max_calls_per_connection: int,
     ) -> None:
+        self._auth_timeout_ms = auth_timeout_ms
+        self._max_calls = max_calls_per_connection
         self._path = path
         self._host = host
         self._port = port
@@ -777,6 +798,9 @@ class CommandFrameServerTransport(ServerTransport):
             if self._auth_required:
                 welcome["authMethods"] = sorted(self._auth_methods)
                 welcome["challenge"] = peer.challenge
+                peer.auth_timer = asyncio.get_running_loop().call_later(
+                    self._auth_timeout_ms / 1000, self._auth_timed_out, peer
+                )
             self._write(peer, welcome)
             if not self._auth_required:
                 self._authenticated(peer)
@@ -803,6 +827,17 @@ class CommandFrameServerTransport(ServerTransport):
                 await writer.wait_closed()
             if task is not None:
                 self._handlers.discard(task)
+
+    def _auth_timed_out(self, peer: _Peer) -> None:
+        if not peer.authenticated and not peer.closing:
+            self._refuse(
+                peer,
+                None,
+                IpcError(
+                    f"authentication timed out after {self._auth_timeout_ms} ms",
+                    Code.UNAUTHENTICATED,
+                ),
+            )
 
     def _on_frame(self, peer: _Peer, frame: bytes) -> None:
         try:
@@ -868,6 +903,8 @@ class CommandFrameServerTransport(ServerTransport):
 
     def _authenticated(self, peer: _Peer) -> None:
         peer.authenticated = True
+        if peer.auth_timer is not None:
+            peer.auth_timer.cancel()
         dispatcher = self._dispatcher
         assert dispatcher is not None
         for method in self._event_methods:
@@ -893,6 +930,19 @@ class CommandFrameServerTransport(ServerTransport):
                 peer,
                 error_to_wire(
                     request_id, IpcError(f"unknown command {name!r}", Code.UNIMPLEMENTED)
+                ),
+            )
+            return
+        if peer.commands >= self._max_calls:
+            self._write(
+                peer,
+                error_to_wire(
+                    request_id,
+                    IpcError(
+                        f"{peer.commands} commands in flight reach max_calls_per_connection "
+                        f"{self._max_calls}",
+                        Code.RESOURCE_EXHAUSTED,
+                    ),
                 ),
             )
             return
@@ -946,6 +996,8 @@ def create_command_frame_server_transport(
     magic: bytes = POPPO_MAGIC,
     max_frame_bytes: int = DEFAULT_STREAM_MAX_FRAME_BYTES,
     socket_mode: int = 0o600,
+    auth_timeout_ms: int = DEFAULT_AUTH_TIMEOUT_MS,
+    max_calls_per_connection: int = DEFAULT_MAX_CALLS_PER_CONNECTION,
 ) -> CommandFrameServerTransport:
     """A server transport speaking the command-frame binding on ``path`` (a Unix socket file,
     made ``socket_mode``, removed on close) or ``host`` + ``port`` (TCP; ``port=0`` picks one,
@@ -958,7 +1010,10 @@ def create_command_frame_server_transport(
     authenticated connection and its items are sent as ``event`` messages, so events reach
     authenticated clients only. A frame that cannot be framed (bad magic, over
     ``max_frame_bytes``, checked before allocating) or is not a tagged JSON object is answered
-    with an error and that connection closed; others go on.
+    with an error and that connection closed; others go on. A connection that does not
+    authenticate within ``auth_timeout_ms`` (10 s) is closed; a connection may run
+    ``max_calls_per_connection`` (4096) commands at once, more are answered
+    ``RESOURCE_EXHAUSTED``.
 
     :param services: the services served (their commands and event sources)
     :param secret: the shared secret; give it, or ``auth_required=False``
@@ -984,4 +1039,6 @@ def create_command_frame_server_transport(
         auth_required=auth_required,
         framer=create_length_prefix_framer(magic=magic, max_frame_bytes=max_frame_bytes),
         socket_mode=socket_mode,
+        auth_timeout_ms=auth_timeout_ms,
+        max_calls_per_connection=max_calls_per_connection,
     )
