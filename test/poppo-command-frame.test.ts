@@ -445,6 +445,20 @@ describe("command-frame binding with the poppo SDK", () => {
     expect((await pending).status).toBe("running");
   });
 
+  it("lets a subscription wait for the daemon, and ends it when the connection is lost", async () => {
+    const path = socketPath();
+    const poppo = client(path, { reconnect: { initialDelayMs: 20, maxDelayMs: 200 } });
+    const stream = poppo.watchEvents()[Symbol.asyncIterator]();
+    const first = stream.next();
+    const { server, events } = await startServer(path);
+    await expect.poll(() => events.subscribers).toBe(1);
+    events.publish({ event: EventName.DAEMON_STARTED });
+    expect(((await first).value as WatchEventsResponse).event).toBe(EventName.DAEMON_STARTED);
+    const next = stream.next();
+    await server.close();
+    await expectIpcError(next, Code.Unavailable);
+  });
+
   it("fails calls with Unavailable when nothing listens until the deadline", async () => {
     const path = socketPath();
     await expectIpcError(

@@ -357,6 +357,23 @@ async def test_reconnect_after_server_restart(sock: str, cleanups: Cleanup) -> N
     assert (await pending).status == "running"
 
 
+async def test_subscription_waits_for_daemon_then_ends_on_loss(
+    sock: str, cleanups: Cleanup
+) -> None:
+    poppo = client(sock, cleanups, backoff=Backoff(initial_delay_ms=20, max_delay_ms=200))
+    stream = poppo.watch_events()
+    first = asyncio.ensure_future(anext(stream))
+    server, events = await start_server(sock, cleanups)
+    await events.wait_subscriptions(1)
+    events.publish(poppo_pb2.WatchEventsResponse(event=poppo_pb2.EVENT_NAME_DAEMON_STARTED))
+    assert (await first).event == poppo_pb2.EVENT_NAME_DAEMON_STARTED
+    second = asyncio.ensure_future(anext(stream))
+    await server.close()
+    with pytest.raises(IpcError) as e:
+        await second
+    assert e.value.code == Code.UNAVAILABLE
+
+
 def test_helpers() -> None:
     assert constant_time_equal("a", "a") and not constant_time_equal("a", "ab")
     assert auth_proof("s", "client", "c", "n") != auth_proof("s", "server", "c", "n")

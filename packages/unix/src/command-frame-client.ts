@@ -62,6 +62,8 @@ interface PendingCommand {
 interface Subscription {
   readonly method: AnyMethodDescriptor;
   readonly sink: CallSink;
+  /** Whether a connection was ready while subscribed (so a loss may have dropped events). */
+  live: boolean;
 }
 
 type Phase = "connecting" | "welcome" | "auth" | "ready";
@@ -87,8 +89,9 @@ interface Connection {
  * {@link CommandFrameTransportOptions.authMethod}) and then sends every call that waited. A
  * connection that cannot be made or is lost while calls wait is retried with jittered
  * exponential backoff until the calls' deadlines (default 30 s, the daemon client's timeout).
- * Commands sent on a lost connection fail with `Code.Unavailable` (they may have run); event
- * streams end with `Code.Unavailable` (events while disconnected cannot be recovered).
+ * Commands sent on a lost connection fail with `Code.Unavailable` (they may have run); an event
+ * stream that was connected ends with `Code.Unavailable` (events while disconnected cannot be
+ * recovered), one still waiting for its first connection waits on.
  * A failed authentication fails the waiting calls with `Code.Unauthenticated` and is not retried
  * until the next call. Cancelling a call (signal, deadline) forgets it: the wire has no cancel
  * message, so the server's handler runs to its end.
@@ -130,7 +133,11 @@ class CommandFrameClient implements ClientTransport {
       return NOOP_HANDLE;
     }
     if (method.kind === "server_streaming") {
-      const sub: Subscription = { method, sink };
+      const sub: Subscription = {
+        method,
+        sink,
+        live: this.conn?.phase === "ready" && isOpen(this.conn),
+      };
       this.subscriptions.add(sub);
       this.ensureConnection();
       return { cancel: () => this.subscriptions.delete(sub) };
@@ -331,6 +338,7 @@ class CommandFrameClient implements ClientTransport {
   private ready(conn: Connection): void {
     conn.phase = "ready";
     this.backoff.reset();
+    for (const sub of this.subscriptions) sub.live = true;
     const waiting = [...this.waiting.values()];
     this.waiting.clear();
     for (const p of waiting) this.send(p);
@@ -418,26 +426,33 @@ class CommandFrameClient implements ClientTransport {
         : undefined) ??
       ioError ??
       new IpcError(`connection to ${this.description} closed`, Code.Unavailable);
-    const lost =
-      error.code === Code.Unavailable
-        ? error
-        : new IpcError(error.rawMessage, Code.Unavailable, { cause: error });
-    for (const p of this.sent.values()) p.sink.onError(conn.failure ?? lost);
+    const sent = [...this.sent.values()];
     this.sent.clear();
-    for (const sub of this.subscriptions) sub.sink.onError(conn.failure ?? lost);
-    this.subscriptions.clear();
-    if (this.waiting.size === 0 || this.closed) return;
-    if (error.code === Code.Unauthenticated || error.code === Code.DataLoss) {
+    for (const p of sent) p.sink.onError(error);
+    // Subscriptions that saw this connection ready may have missed events: they end. Those
+    // still waiting for a first connection wait on, like commands.
+    const fatal = error.code === Code.Unauthenticated || error.code === Code.DataLoss;
+    for (const sub of [...this.subscriptions]) {
+      if (sub.live || fatal) {
+        this.subscriptions.delete(sub);
+        sub.sink.onError(error);
+      }
+    }
+    if (fatal) {
       const waiting = [...this.waiting.values()];
       this.waiting.clear();
       for (const p of waiting) p.sink.onError(error);
-      return;
     }
+    if (!this.hasWaiters() || this.closed) return;
     // Calls wait for a connection until their deadlines; retry with backoff meanwhile.
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
-      if (this.waiting.size > 0) this.ensureConnection();
+      if (this.hasWaiters()) this.ensureConnection();
     }, this.backoff.next());
+  }
+
+  private hasWaiters(): boolean {
+    return this.waiting.size > 0 || this.subscriptions.size > 0;
   }
 
   async close(): Promise<void> {

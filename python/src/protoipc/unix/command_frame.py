@@ -103,6 +103,8 @@ class _Pending:
 class _Subscription:
     method: MethodDescriptor[Any, Any, Any]
     sink: CallSink
+    live: bool = False
+    """Whether a connection was ready while subscribed (so a loss may have dropped events)."""
 
 
 @dataclass(eq=False)
@@ -165,7 +167,10 @@ class CommandFrameClientTransport(ClientTransport):
             sink.on_error(IpcError("transport is closed", Code.UNAVAILABLE))
             return _NOOP
         if method.kind == "server_streaming":
-            sub = _Subscription(method, sink)
+            conn = self._conn
+            sub = _Subscription(
+                method, sink, conn is not None and conn.phase == "ready" and not conn.closing
+            )
             self._subscriptions.add(sub)
             self._ensure_connection()
             return _Handle(lambda: self._subscriptions.discard(sub))
@@ -367,6 +372,8 @@ class CommandFrameClientTransport(ClientTransport):
     def _ready(self, conn: _Conn) -> None:
         conn.phase = "ready"
         self._backoff.reset()
+        for sub in self._subscriptions:
+            sub.live = True
         waiting = list(self._waiting.values())
         self._waiting.clear()
         for p in waiting:
@@ -442,26 +449,31 @@ class CommandFrameClientTransport(ClientTransport):
         self._sent.clear()
         for p in sent:
             p.sink.on_error(error)
-        subs = list(self._subscriptions)
-        self._subscriptions.clear()
-        for s in subs:
-            s.sink.on_error(error)
-        if not self._waiting or self._closed:
-            return
-        if error.code in (Code.UNAUTHENTICATED, Code.DATA_LOSS):
+        # Subscriptions that saw this connection ready may have missed events: they end. Those
+        # still waiting for a first connection wait on, like commands.
+        fatal = error.code in (Code.UNAUTHENTICATED, Code.DATA_LOSS)
+        for sub in list(self._subscriptions):
+            if sub.live or fatal:
+                self._subscriptions.discard(sub)
+                sub.sink.on_error(error)
+        if fatal:
             waiting = list(self._waiting.values())
             self._waiting.clear()
             for p in waiting:
                 p.sink.on_error(error)
+        if not self._has_waiters() or self._closed:
             return
         # Calls wait for a connection until their deadlines; retry with backoff meanwhile.
         self._retry = asyncio.get_running_loop().call_later(
             self._backoff.next() / 1000, self._retry_now
         )
 
+    def _has_waiters(self) -> bool:
+        return bool(self._waiting) or bool(self._subscriptions)
+
     def _retry_now(self) -> None:
         self._retry = None
-        if self._waiting:
+        if self._has_waiters():
             self._ensure_connection()
 
     async def aclose(self) -> None:
@@ -511,8 +523,9 @@ def create_command_frame_transport(
     Connecting is lazy: the first call connects, waits for ``welcome``, authenticates and sends
     the calls that waited. A connection that cannot be made or is lost while calls wait is
     retried with ``backoff`` (jittered exponential, 100 ms doubling to 5 s) until the calls'
-    deadlines. Commands sent on a lost connection fail with ``Code.UNAVAILABLE``; event streams
-    end with ``Code.UNAVAILABLE``; a failed authentication fails the waiting calls with
+    deadlines. Commands sent on a lost connection fail with ``Code.UNAVAILABLE``; an event
+    stream that was connected ends with ``Code.UNAVAILABLE`` (one still waiting for its first
+    connection waits on); a failed authentication fails the waiting calls with
     ``Code.UNAUTHENTICATED``. The caller owns the transport and closes it with ``aclose``.
 
     :param secret: the shared secret (PoppoBuilder's auth token); needed when the server asks
