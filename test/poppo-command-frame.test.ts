@@ -297,6 +297,29 @@ describe("command-frame binding with the poppo SDK", () => {
     await expectIpcError(client(path).daemonStatus(), Code.Unauthenticated, /did not prove/);
   });
 
+  it("refuses a peer of another major protocol version, either way", async () => {
+    const path = socketPath();
+    await startServer(path, { authMethods: ["token"] });
+    const raw = await rawConnection(path);
+    await raw.next();
+    raw.send({ type: "auth", id: "a", token: SECRET, version: "2.0.0" });
+    expect(await raw.next()).toMatchObject({
+      type: "error",
+      id: "a",
+      error: { code: "FAILED_PRECONDITION" },
+    });
+    const other = socketPath();
+    const fake = createNetServer((s) => {
+      for (const c of framer.encode(
+        new TextEncoder().encode(JSON.stringify({ type: "welcome", version: "2.0.0" })),
+      ))
+        s.write(c);
+      s.on("error", () => {});
+    });
+    await listen(fake, other);
+    await expectIpcError(client(other).daemonStatus(), Code.FailedPrecondition, /version 2\.0\.0/);
+  });
+
   it("answers a malformed frame with an error and closes it, serving other clients", async () => {
     const path = socketPath();
     await startServer(path);

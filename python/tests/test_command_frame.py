@@ -212,6 +212,15 @@ async def test_wire_shape_with_static_token(sock: str, cleanups: Cleanup) -> Non
     assert err["id"] == "c2" and err["error"]["code"] == "UNIMPLEMENTED"
 
 
+async def test_other_major_version_refused(sock: str, cleanups: Cleanup) -> None:
+    await start_server(sock, cleanups, auth_methods=("token",))
+    r = await raw(sock, cleanups)
+    await r.next()
+    r.send({"type": "auth", "id": "a", "token": SECRET, "version": "2.0.0"})
+    err = await r.next()
+    assert err["id"] == "a" and err["error"]["code"] == "FAILED_PRECONDITION"
+
+
 async def test_auth_required_before_auth(sock: str, cleanups: Cleanup) -> None:
     await start_server(sock, cleanups)
     r = await raw(sock, cleanups)

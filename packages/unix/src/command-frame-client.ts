@@ -17,10 +17,12 @@ import {
 } from "./command-frame-auth.js";
 import { eventFromWire, messageFromWire, messageToWire } from "./command-frame-json.js";
 import {
+  COMMAND_FRAME_VERSION,
   type CommandFrameMessage,
   decodeCommandFrameMessage,
   encodeCommandFrameMessage,
   errorFromWire,
+  isCompatibleVersion,
   POPPO_MAGIC,
 } from "./command-frame-protocol.js";
 import { connectEndpoint, describeEndpoint, type StreamEndpoint } from "./endpoint.js";
@@ -249,7 +251,11 @@ class CommandFrameClient implements ClientTransport {
     try {
       msg = decodeCommandFrameMessage(frame);
     } catch (e) {
-      this.fail(conn, IpcError.from(e, Code.DataLoss));
+      const err = IpcError.from(e);
+      this.fail(
+        conn,
+        new IpcError(`server ${this.description} sent ${err.rawMessage}`, Code.DataLoss),
+      );
       return;
     }
     switch (msg.type) {
@@ -275,6 +281,16 @@ class CommandFrameClient implements ClientTransport {
 
   private onWelcome(conn: Connection, msg: CommandFrameMessage): void {
     if (conn.phase !== "welcome") return;
+    if (!isCompatibleVersion(msg.version)) {
+      this.fail(
+        conn,
+        new IpcError(
+          `server ${this.description} speaks protocol version ${String(msg.version)}; this client speaks ${COMMAND_FRAME_VERSION}`,
+          Code.FailedPrecondition,
+        ),
+      );
+      return;
+    }
     if (msg.authRequired !== true) {
       this.ready(conn);
       return;
@@ -431,7 +447,10 @@ class CommandFrameClient implements ClientTransport {
     for (const p of sent) p.sink.onError(error);
     // Subscriptions that saw this connection ready may have missed events: they end. Those
     // still waiting for a first connection wait on, like commands.
-    const fatal = error.code === Code.Unauthenticated || error.code === Code.DataLoss;
+    const fatal =
+      error.code === Code.Unauthenticated ||
+      error.code === Code.DataLoss ||
+      error.code === Code.FailedPrecondition;
     for (const sub of [...this.subscriptions]) {
       if (sub.live || fatal) {
         this.subscriptions.delete(sub);

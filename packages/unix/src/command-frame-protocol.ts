@@ -10,6 +10,14 @@ export const POPPO_MAGIC: Uint8Array = new TextEncoder().encode("POPPO");
 /** The protocol version every message carries (`version: "1.0.0"`). */
 export const COMMAND_FRAME_VERSION = "1.0.0";
 
+/**
+ * Whether a message's `version` is one this implementation speaks: absent (lenient with peers
+ * that omit it) or a version with major 1.
+ */
+export function isCompatibleVersion(version: unknown): boolean {
+  return version === undefined || (typeof version === "string" && version.split(".")[0] === "1");
+}
+
 /** The text of the `error` the server answers every message with until `auth` succeeds. */
 export const AUTH_REQUIRED_MESSAGE = "Authentication required";
 

@@ -23,6 +23,7 @@ import {
   decodeCommandFrameMessage,
   encodeCommandFrameMessage,
   errorToWire,
+  isCompatibleVersion,
   POPPO_MAGIC,
 } from "./command-frame-protocol.js";
 import type { StreamEndpoint } from "./endpoint.js";
@@ -233,6 +234,19 @@ class CommandFrameServer implements CommandFrameServerTransport {
     } catch (e) {
       st.closing = true;
       this.refuse(st, undefined, IpcError.from(e, Code.InvalidArgument));
+      return;
+    }
+    if (!isCompatibleVersion(msg.version)) {
+      this.write(
+        st,
+        errorToWire(
+          msg.id,
+          new IpcError(
+            `protocol version ${String(msg.version)} is not supported; this server speaks ${COMMAND_FRAME_VERSION}`,
+            Code.FailedPrecondition,
+          ),
+        ),
+      ).catch(() => {});
       return;
     }
     if (msg.type === "auth") {

@@ -51,6 +51,7 @@ from protoipc.unix.command_frame_protocol import (
     error_to_wire,
     event_from_wire,
     event_to_wire,
+    is_compatible_version,
     message_from_wire,
     message_to_wire,
 )
@@ -304,6 +305,16 @@ class CommandFrameClientTransport(ClientTransport):
     def _on_welcome(self, conn: _Conn, msg: dict[str, Any]) -> None:
         if conn.phase != "welcome":
             return
+        if not is_compatible_version(msg.get("version")):
+            self._fail(
+                conn,
+                IpcError(
+                    f"server {self._description} speaks protocol version {msg.get('version')}; "
+                    f"this client speaks {COMMAND_FRAME_VERSION}",
+                    Code.FAILED_PRECONDITION,
+                ),
+            )
+            return
         if msg.get("authRequired") is not True:
             self._ready(conn)
             return
@@ -451,7 +462,7 @@ class CommandFrameClientTransport(ClientTransport):
             p.sink.on_error(error)
         # Subscriptions that saw this connection ready may have missed events: they end. Those
         # still waiting for a first connection wait on, like commands.
-        fatal = error.code in (Code.UNAUTHENTICATED, Code.DATA_LOSS)
+        fatal = error.code in (Code.UNAUTHENTICATED, Code.DATA_LOSS, Code.FAILED_PRECONDITION)
         for sub in list(self._subscriptions):
             if sub.live or fatal:
                 self._subscriptions.discard(sub)
@@ -857,6 +868,19 @@ class CommandFrameServerTransport(ServerTransport):
             msg = decode_command_frame_message(frame)
         except IpcError as e:
             self._refuse(peer, None, e)
+            return
+        if not is_compatible_version(msg.get("version")):
+            self._write(
+                peer,
+                error_to_wire(
+                    msg.get("id"),
+                    IpcError(
+                        f"protocol version {msg.get('version')} is not supported; this server "
+                        f"speaks {COMMAND_FRAME_VERSION}",
+                        Code.FAILED_PRECONDITION,
+                    ),
+                ),
+            )
             return
         if msg["type"] == "auth":
             self._on_auth(peer, msg)

@@ -32,6 +32,7 @@ __all__ = [
     "encode_command_frame_message",
     "error_from_wire",
     "error_to_wire",
+    "is_compatible_version",
     "event_from_wire",
     "event_to_wire",
     "message_from_wire",
@@ -49,6 +50,12 @@ AUTH_REQUIRED_MESSAGE = "Authentication required"
 
 UNKNOWN_ERROR_CODE = "UNKNOWN_ERROR"
 """The ``code`` of an error reply that carries none (the daemon's default)."""
+
+
+def is_compatible_version(version: object) -> bool:
+    """Whether a message's ``version`` is one this implementation speaks: absent (lenient with
+    peers that omit it) or a version with major 1."""
+    return version is None or (isinstance(version, str) and version.split(".")[0] == "1")
 
 
 def encode_command_frame_message(message: dict[str, Any], now_ms: int | None = None) -> bytes:
