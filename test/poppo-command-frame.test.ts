@@ -21,6 +21,7 @@ import {
   createClient,
   createServer,
   type HandlerContext,
+  IpcError,
   type Server as IpcServer,
 } from "@protoipc/runtime";
 import {
@@ -204,6 +205,50 @@ describe("command-frame binding with the poppo SDK", () => {
       limit: 100,
       status: "failed",
     });
+  });
+
+  it("runs client and server interceptors around commands", async () => {
+    const path = socketPath();
+    const seen: string[] = [];
+    const server = createServer(
+      createCommandFrameServerTransport({
+        endpoint: { path },
+        services: [DaemonService],
+        secret: SECRET,
+      }),
+      {
+        interceptors: [
+          (next) => async (req) => {
+            seen.push(`server ${req.method.wireName}`);
+            if (req.method.wireName === "project.add") {
+              throw new IpcError("adding is not allowed here", Code.PermissionDenied);
+            }
+            return next(req);
+          },
+        ],
+      },
+    );
+    server.register(DaemonService, handler(createEventSource()));
+    await server.listen();
+    cleanups.push(() => server.close());
+    const transport = createCommandFrameTransport({ endpoint: { path }, secret: SECRET });
+    cleanups.push(() => transport.close());
+    const poppo = createClient(DaemonService, transport, {
+      interceptors: [
+        (next) => async (req) => {
+          seen.push(`client ${req.method.wireName}`);
+          return next(req);
+        },
+      ],
+    }) as DaemonServiceClient;
+    expect((await poppo.daemonStatus()).status).toBe("running");
+    await expectIpcError(poppo.projectAdd({ path: "/x" }), Code.PermissionDenied, /not allowed/);
+    expect(seen).toEqual([
+      "client daemon.status",
+      "server daemon.status",
+      "client project.add",
+      "server project.add",
+    ]);
   });
 
   it("puts version, timestamp, and args as both args and payload on the wire", async () => {
