@@ -219,7 +219,7 @@ describe("command-frame binding with the poppo SDK", () => {
       {
         interceptors: [
           (next) => async (req) => {
-            seen.push(`server ${req.method.wireName}`);
+            seen.push(`server ${req.method.wireName ?? req.method.name}`);
             if (req.method.wireName === "project.add") {
               throw new IpcError("adding is not allowed here", Code.PermissionDenied);
             }
@@ -243,8 +243,11 @@ describe("command-frame binding with the poppo SDK", () => {
     }) as DaemonServiceClient;
     expect((await poppo.daemonStatus()).status).toBe("running");
     await expectIpcError(poppo.projectAdd({ path: "/x" }), Code.PermissionDenied, /not allowed/);
+    // The event source (WatchEvents) starts when the connection authenticates, through the
+    // interceptors too.
     expect(seen).toEqual([
       "client daemon.status",
+      "server WatchEvents",
       "server daemon.status",
       "client project.add",
       "server project.add",
@@ -522,9 +525,44 @@ describe("command-frame binding with the poppo SDK", () => {
     await expect.poll(() => events.subscribers).toBe(1);
     events.publish({ event: EventName.DAEMON_STARTED });
     expect(((await first).value as WatchEventsResponse).event).toBe(EventName.DAEMON_STARTED);
-    const next = stream.next();
+    const ended = expectIpcError(stream.next(), Code.Unavailable);
     await server.close();
-    await expectIpcError(next, Code.Unavailable);
+    await ended;
+  });
+
+  it("sends a side-effect-free command again after a restart; fails one that may have run", async () => {
+    const path = socketPath();
+    let running = 0;
+    let bothRunning!: () => void;
+    const started = new Promise<void>((r) => {
+      bothRunning = r;
+    });
+    const hang = async (_req: unknown, ctx: HandlerContext) => {
+      if (++running === 2) bothRunning();
+      await new Promise((resolve) => ctx.signal.addEventListener("abort", resolve));
+      return {};
+    };
+    const first = createServer(
+      createCommandFrameServerTransport({
+        endpoint: { path },
+        services: [DaemonService],
+        secret: SECRET,
+      }),
+    );
+    first.register(DaemonService, { logsTail: hang, taskCancel: hang });
+    await first.listen();
+    cleanups.push(() => first.close());
+    const poppo = client(path, { reconnect: { initialDelayMs: 20, maxDelayMs: 200 } });
+    // logs.tail is NO_SIDE_EFFECTS in the schema; task.cancel is not.
+    const tail = poppo.logsTail({ lines: 5 }, { timeoutMs: 10_000 });
+    const cancel = poppo.taskCancel({ taskId: "t" }, { timeoutMs: 10_000 });
+    cancel.catch(() => {});
+    await started;
+    await first.close();
+    await expectIpcError(cancel, Code.Unavailable);
+    await startServer(path);
+    // The restarted daemon has no logsTail handler: UNIMPLEMENTED proves the command reached it.
+    await expectIpcError(tail, Code.Unimplemented, /logs.tail|LogsTail/);
   });
 
   it("fails calls with Unavailable when nothing listens until the deadline", async () => {

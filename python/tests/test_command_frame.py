@@ -383,6 +383,64 @@ async def test_subscription_waits_for_daemon_then_ends_on_loss(
     assert e.value.code == Code.UNAVAILABLE
 
 
+class Hanging(poppo_ipc.DaemonServiceHandler):
+    """Commands that run until cancelled; ``running`` is set once both have started."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.running = asyncio.Event()
+
+    async def _hang(self) -> None:
+        self.count += 1
+        if self.count == 2:
+            self.running.set()
+        await asyncio.Event().wait()
+
+    async def logs_tail(
+        self, request: poppo_pb2.LogsTailRequest, context: protoipc.CallContext
+    ) -> poppo_pb2.LogsTailResponse:
+        await self._hang()
+        return poppo_pb2.LogsTailResponse()
+
+    async def task_cancel(
+        self, request: poppo_pb2.TaskCancelRequest, context: protoipc.CallContext
+    ) -> poppo_pb2.TaskCancelResponse:
+        await self._hang()
+        return poppo_pb2.TaskCancelResponse()
+
+
+async def test_side_effect_free_command_resent_after_restart(
+    sock: str, cleanups: Cleanup
+) -> None:
+    hanging = Hanging()
+    first = protoipc.create_server(
+        create_command_frame_server_transport(
+            services=[poppo_ipc.DAEMON_SERVICE], path=sock, secret=SECRET
+        )
+    )
+    first.register(hanging)
+    await first.listen()
+    cleanups.append(first.close)
+    poppo = client(sock, cleanups, backoff=Backoff(initial_delay_ms=20, max_delay_ms=200))
+    # logs.tail is NO_SIDE_EFFECTS in the schema; task.cancel is not.
+    tail = asyncio.ensure_future(
+        poppo.logs_tail(poppo_pb2.LogsTailRequest(lines=5), timeout_ms=10_000)
+    )
+    cancel = asyncio.ensure_future(
+        poppo.task_cancel(poppo_pb2.TaskCancelRequest(task_id="t"), timeout_ms=10_000)
+    )
+    await hanging.running.wait()
+    await first.close()
+    with pytest.raises(IpcError) as e:
+        await cancel
+    assert e.value.code == Code.UNAVAILABLE
+    await start_server(sock, cleanups)
+    # The restarted daemon does not implement logs_tail: UNIMPLEMENTED proves it got the command.
+    with pytest.raises(IpcError) as e:
+        await tail
+    assert e.value.code == Code.UNIMPLEMENTED
+
+
 def test_helpers() -> None:
     assert constant_time_equal("a", "a") and not constant_time_equal("a", "ab")
     assert auth_proof("s", "client", "c", "n") != auth_proof("s", "server", "c", "n")

@@ -58,7 +58,6 @@ interface PendingCommand {
   readonly method: AnyMethodDescriptor;
   readonly args: unknown;
   readonly sink: CallSink;
-  sent: boolean;
 }
 
 interface Subscription {
@@ -91,7 +90,9 @@ interface Connection {
  * {@link CommandFrameTransportOptions.authMethod}) and then sends every call that waited. A
  * connection that cannot be made or is lost while calls wait is retried with jittered
  * exponential backoff until the calls' deadlines (default 30 s, the daemon client's timeout).
- * Commands sent on a lost connection fail with `Code.Unavailable` (they may have run); an event
+ * Commands sent on a lost connection fail with `Code.Unavailable` (they may have run), except
+ * those whose `idempotency_level` is `NO_SIDE_EFFECTS` or `IDEMPOTENT`, which are sent again on
+ * the next connection; an event
  * stream that was connected ends with `Code.Unavailable` (events while disconnected cannot be
  * recovered), one still waiting for its first connection waits on.
  * A failed authentication fails the waiting calls with `Code.Unauthenticated` and is not retried
@@ -166,7 +167,7 @@ class CommandFrameClient implements ClientTransport {
       sink.onError(IpcError.from(e, Code.InvalidArgument));
       return NOOP_HANDLE;
     }
-    const p: PendingCommand = { id: randomUUID(), method, args, sink, sent: false };
+    const p: PendingCommand = { id: randomUUID(), method, args, sink };
     if (this.conn?.phase === "ready" && isOpen(this.conn)) {
       this.send(p);
     } else {
@@ -232,7 +233,6 @@ class CommandFrameClient implements ClientTransport {
 
   private send(p: PendingCommand): void {
     const conn = this.conn!;
-    p.sent = true;
     this.sent.set(p.id, p);
     this.write(conn, {
       type: "command",
@@ -442,15 +442,20 @@ class CommandFrameClient implements ClientTransport {
         : undefined) ??
       ioError ??
       new IpcError(`connection to ${this.description} closed`, Code.Unavailable);
-    const sent = [...this.sent.values()];
-    this.sent.clear();
-    for (const p of sent) p.sink.onError(error);
-    // Subscriptions that saw this connection ready may have missed events: they end. Those
-    // still waiting for a first connection wait on, like commands.
     const fatal =
       error.code === Code.Unauthenticated ||
       error.code === Code.DataLoss ||
       error.code === Code.FailedPrecondition;
+    const sent = [...this.sent.values()];
+    this.sent.clear();
+    for (const p of sent) {
+      // A command without side effects (idempotency_level) is safe to send again on the next
+      // connection; any other may have run, so its caller decides.
+      if (!fatal && p.method.idempotency !== "idempotency_unknown") this.waiting.set(p.id, p);
+      else p.sink.onError(error);
+    }
+    // Subscriptions that saw this connection ready may have missed events: they end. Those
+    // still waiting for a first connection wait on, like commands.
     for (const sub of [...this.subscriptions]) {
       if (sub.live || fatal) {
         this.subscriptions.delete(sub);

@@ -456,13 +456,18 @@ class CommandFrameClientTransport(ClientTransport):
             error = io_error or IpcError(
                 f"connection to {self._description} closed", Code.UNAVAILABLE
             )
+        fatal = error.code in (Code.UNAUTHENTICATED, Code.DATA_LOSS, Code.FAILED_PRECONDITION)
         sent = list(self._sent.values())
         self._sent.clear()
         for p in sent:
-            p.sink.on_error(error)
+            # A command without side effects (idempotency_level) is safe to send again on the
+            # next connection; any other may have run, so its caller decides.
+            if not fatal and p.method.idempotency != "idempotency_unknown":
+                self._waiting[p.id] = p
+            else:
+                p.sink.on_error(error)
         # Subscriptions that saw this connection ready may have missed events: they end. Those
         # still waiting for a first connection wait on, like commands.
-        fatal = error.code in (Code.UNAUTHENTICATED, Code.DATA_LOSS, Code.FAILED_PRECONDITION)
         for sub in list(self._subscriptions):
             if sub.live or fatal:
                 self._subscriptions.discard(sub)
@@ -534,7 +539,8 @@ def create_command_frame_transport(
     Connecting is lazy: the first call connects, waits for ``welcome``, authenticates and sends
     the calls that waited. A connection that cannot be made or is lost while calls wait is
     retried with ``backoff`` (jittered exponential, 100 ms doubling to 5 s) until the calls'
-    deadlines. Commands sent on a lost connection fail with ``Code.UNAVAILABLE``; an event
+    deadlines. Commands sent on a lost connection fail with ``Code.UNAVAILABLE`` (they may have
+    run), except ``NO_SIDE_EFFECTS`` / ``IDEMPOTENT`` ones, which are sent again; an event
     stream that was connected ends with ``Code.UNAVAILABLE`` (one still waiting for its first
     connection waits on); a failed authentication fails the waiting calls with
     ``Code.UNAUTHENTICATED``. The caller owns the transport and closes it with ``aclose``.
