@@ -12,6 +12,7 @@ import {
   DaemonService,
   type DaemonServiceClient,
   type DaemonServiceHandler,
+  defaultDaemonEndpoint,
   EventName,
   type WatchEventsResponse,
   type WatchEventsResponseSchema,
@@ -574,6 +575,17 @@ describe("command-frame binding with the poppo SDK", () => {
       ),
       Code.DeadlineExceeded,
     );
+  });
+});
+
+describe("defaultDaemonEndpoint", () => {
+  it("is ~/.poppobuilder/daemon.sock, or the named pipe on Windows", () => {
+    expect(defaultDaemonEndpoint("/home/ada", "linux")).toEqual({
+      path: "/home/ada/.poppobuilder/daemon.sock",
+    });
+    expect(defaultDaemonEndpoint("C:\\Users\\ada", "win32")).toEqual({
+      path: "\\\\.\\pipe\\poppobuilder-daemon",
+    });
   });
 });
 

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
+import poppo
 from poppo.v1 import poppo_ipc, poppo_pb2
 
 import protoipc
@@ -439,6 +440,10 @@ async def test_side_effect_free_command_resent_after_restart(
     with pytest.raises(IpcError) as e:
         await tail
     assert e.value.code == Code.UNIMPLEMENTED
+
+
+def test_default_socket_path() -> None:
+    assert poppo.default_socket_path("/home/ada") == "/home/ada/.poppobuilder/daemon.sock"
 
 
 def test_helpers() -> None:
