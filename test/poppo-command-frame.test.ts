@@ -578,6 +578,14 @@ describe("command-frame binding with the poppo SDK", () => {
   });
 });
 
+describe("createCommandFrameTransport options", () => {
+  it("refuses a socket path the platform cannot bind", () => {
+    expect(() =>
+      createCommandFrameTransport({ endpoint: { path: `/tmp/${"x".repeat(200)}.sock` } }),
+    ).toThrow(/socket path of \d+ bytes exceeds the limit/);
+  });
+});
+
 describe("defaultDaemonEndpoint", () => {
   it("is ~/.poppobuilder/daemon.sock, or the named pipe on Windows", () => {
     expect(defaultDaemonEndpoint("/home/ada", "linux")).toEqual({

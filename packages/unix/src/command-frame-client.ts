@@ -25,9 +25,14 @@ import {
   isCompatibleVersion,
   POPPO_MAGIC,
 } from "./command-frame-protocol.js";
-import { connectEndpoint, describeEndpoint, type StreamEndpoint } from "./endpoint.js";
+import {
+  assertSocketPath,
+  connectEndpoint,
+  describeEndpoint,
+  type StreamEndpoint,
+} from "./endpoint.js";
 import { FramedConnection } from "./framed-connection.js";
-import { DEFAULT_STREAM_MAX_FRAME_BYTES } from "./framer.js";
+import { DEFAULT_STREAM_MAX_FRAME_BYTES, type Framer } from "./framer.js";
 import { createLengthPrefixFramer } from "./length-prefix-framer.js";
 
 /** Options of {@link createCommandFrameTransport}. */
@@ -101,7 +106,8 @@ interface Connection {
  *
  * The transport owns its socket: `close()` fails pending calls with `Code.Unavailable`.
  *
- * @throws IpcError Code.InvalidArgument when an option is out of range
+ * @throws IpcError Code.InvalidArgument when an option is out of range or the socket path is
+ *   empty or too long (see `assertSocketPath`)
  */
 export function createCommandFrameTransport(
   options: CommandFrameTransportOptions,
@@ -110,7 +116,7 @@ export function createCommandFrameTransport(
 }
 
 class CommandFrameClient implements ClientTransport {
-  private readonly framer;
+  private readonly framer: Framer;
   private readonly backoff: Backoff;
   private readonly description: string;
   private conn: Connection | undefined;
@@ -126,6 +132,7 @@ class CommandFrameClient implements ClientTransport {
       maxFrameBytes: options.maxFrameBytes ?? DEFAULT_STREAM_MAX_FRAME_BYTES,
     });
     this.backoff = createBackoff(options.reconnect);
+    if ("path" in options.endpoint) assertSocketPath(options.endpoint.path);
     this.description = describeEndpoint(options.endpoint);
   }
 
@@ -193,31 +200,33 @@ class CommandFrameClient implements ClientTransport {
       failure: undefined,
     };
     this.conn = conn;
-    connectEndpoint(this.options.endpoint).then(
-      (socket) => {
-        if (this.closed || this.conn !== conn) {
-          socket.destroy();
-          return;
-        }
-        conn.phase = "welcome";
-        conn.framed = new FramedConnection(
-          socket,
-          this.framer,
-          {
-            onFrame: (frame) => this.onFrame(conn, frame),
-            onFrameError: (error) => {
-              conn.failure ??= new IpcError(
-                `server ${this.description} sent an unreadable frame: ${error.rawMessage}`,
-                Code.DataLoss,
-              );
+    Promise.resolve(this.options.endpoint)
+      .then(connectEndpoint)
+      .then(
+        (socket) => {
+          if (this.closed || this.conn !== conn) {
+            socket.destroy();
+            return;
+          }
+          conn.phase = "welcome";
+          conn.framed = new FramedConnection(
+            socket,
+            this.framer,
+            {
+              onFrame: (frame) => this.onFrame(conn, frame),
+              onFrameError: (error) => {
+                conn.failure ??= new IpcError(
+                  `server ${this.description} sent an unreadable frame: ${error.rawMessage}`,
+                  Code.DataLoss,
+                );
+              },
+              onClose: (error) => this.onClose(conn, error),
             },
-            onClose: (error) => this.onClose(conn, error),
-          },
-          this.description,
-        );
-      },
-      (e: unknown) => this.onClose(conn, IpcError.from(e, Code.Unavailable)),
-    );
+            this.description,
+          );
+        },
+        (e: unknown) => this.onClose(conn, IpcError.from(e, Code.Unavailable)),
+      );
   }
 
   private write(
@@ -443,6 +452,7 @@ class CommandFrameClient implements ClientTransport {
       ioError ??
       new IpcError(`connection to ${this.description} closed`, Code.Unavailable);
     const fatal =
+      error.code === Code.InvalidArgument ||
       error.code === Code.Unauthenticated ||
       error.code === Code.DataLoss ||
       error.code === Code.FailedPrecondition;
