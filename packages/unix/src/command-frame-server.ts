@@ -168,8 +168,11 @@ class CommandFrameServer implements CommandFrameServerTransport {
     await this.channel.start({
       onFrame: (peer, frame) => this.onFrame(this.peers.get(peer.key), frame),
       onFrameError: (peer, error) => {
+        // The channel stops reading and closes the connection after this last answer.
         const st = this.peers.get(peer.key);
-        if (st !== undefined) this.write(st, errorToWire(undefined, error));
+        if (st === undefined) return;
+        st.closing = true;
+        this.write(st, errorToWire(undefined, error)).catch(() => {});
       },
       onPeerClosed: (peer) => {
         const st = this.peers.get(peer.key);
@@ -201,7 +204,7 @@ class CommandFrameServer implements CommandFrameServerTransport {
       version: COMMAND_FRAME_VERSION,
       authRequired,
       ...(authRequired ? { authMethods: [...this.authMethods], challenge: st.challenge } : {}),
-    });
+    }).catch(() => {}); // a client gone at once: its close ends the peer
     if (!authRequired) this.authenticated(st);
   }
 
