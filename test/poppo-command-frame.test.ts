@@ -4,6 +4,7 @@
  * oversized frames, events, reconnects, and a stand-in of the existing daemon's wire.
  */
 import { once } from "node:events";
+import { existsSync, linkSync, renameSync } from "node:fs";
 import { stat } from "node:fs/promises";
 import { connect, createServer as createNetServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
@@ -475,6 +476,30 @@ describe("command-frame binding with the poppo SDK", () => {
     expect((await client(path).daemonStatus()).status).toBe("running");
     abort.abort();
     await expectIpcError(blocked, Code.Canceled);
+  });
+
+  it("reclaims a stale socket file and refuses to take a live server's", async () => {
+    const path = socketPath();
+    // A socket file nobody listens on, as a killed daemon leaves behind: listen, keep a second
+    // name for the socket inode (closing removes the first), close, put it back.
+    const stale = createNetServer();
+    await new Promise<void>((resolve) => stale.listen({ path }, resolve));
+    linkSync(path, `${path}.keep`);
+    await new Promise<void>((resolve) => stale.close(() => resolve()));
+    renameSync(`${path}.keep`, path);
+    expect(existsSync(path)).toBe(true);
+    await startServer(path);
+    expect((await client(path).daemonStatus()).status).toBe("running");
+    const second = createServer(
+      createCommandFrameServerTransport({
+        endpoint: { path },
+        services: [DaemonService],
+        secret: SECRET,
+      }),
+    );
+    await expectIpcError(second.listen(), Code.AlreadyExists);
+    await second.close();
+    expect((await client(path).daemonStatus()).status).toBe("running");
   });
 
   it("makes the socket file 0600 and serves over TCP too", async () => {

@@ -442,6 +442,25 @@ async def test_side_effect_free_command_resent_after_restart(
     assert e.value.code == Code.UNIMPLEMENTED
 
 
+async def test_stale_socket_reclaimed_live_one_refused(sock: str, cleanups: Cleanup) -> None:
+    import socket as socketlib
+
+    stale = socketlib.socket(socketlib.AF_UNIX)
+    stale.bind(sock)
+    stale.close()  # leaves the file behind, like a killed daemon
+    await start_server(sock, cleanups)
+    assert (await client(sock, cleanups).daemon_status()).status == "running"
+    with pytest.raises(IpcError) as e:
+        await start_server(sock, cleanups)
+    assert e.value.code == Code.ALREADY_EXISTS
+
+
+def test_socket_path_checked() -> None:
+    with pytest.raises(IpcError) as e:
+        create_command_frame_transport(path="/tmp/" + "x" * 200)
+    assert e.value.code == Code.INVALID_ARGUMENT
+
+
 def test_default_socket_path() -> None:
     assert poppo.default_socket_path("/home/ada") == "/home/ada/.poppobuilder/daemon.sock"
 

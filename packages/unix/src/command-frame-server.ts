@@ -26,7 +26,8 @@ import {
   isCompatibleVersion,
   POPPO_MAGIC,
 } from "./command-frame-protocol.js";
-import type { StreamEndpoint } from "./endpoint.js";
+import { reclaimAndListen } from "./daemon-server.js";
+import { isNamedPipePath, type StreamEndpoint } from "./endpoint.js";
 import { DEFAULT_STREAM_MAX_FRAME_BYTES } from "./framer.js";
 import { createLengthPrefixFramer } from "./length-prefix-framer.js";
 import {
@@ -72,6 +73,13 @@ export interface CommandFrameServerTransportOptions {
    * `RESOURCE_EXHAUSTED` without running.
    */
   readonly maxCallsPerConnection?: number;
+  /**
+   * For a Unix socket path: before listening, make its directory private (0700) and remove a
+   * stale socket file nobody answers on, under a lock (`reclaimAndListen`; never a live
+   * server's socket, which fails `listen` with `Code.AlreadyExists`). Default true, as the
+   * PoppoBuilder daemon unlinks a stale socket at start; false listens as is.
+   */
+  readonly reclaimStaleSocket?: boolean;
 }
 
 /** Default of {@link CommandFrameServerTransportOptions.authTimeoutMs}: 10 s. */
@@ -90,6 +98,9 @@ export interface CommandFrameServerTransport extends ServerTransport {
  * A server transport speaking the command-frame binding (PoppoBuilder, PROTOCOLS.md §4) on a
  * Unix socket, named pipe or TCP port.
  *
+ * A Unix socket path is prepared like a daemon's (`reclaimStaleSocket`, default on): private
+ * directory, stale socket reclaimed under a lock, socket file 0600, removed on close.
+ *
  * Each connection gets `welcome` (with a fresh `challenge` for HMAC authentication). Until it
  * authenticates, every other message is answered `error` "Authentication required"
  * (`UNAUTHENTICATED`); a failed `auth` is answered with an error and the connection closed.
@@ -106,6 +117,10 @@ export interface CommandFrameServerTransport extends ServerTransport {
  * Deadlines: each command gets its method's `timeout_ms` or
  * the service's default; past it the handler's signal aborts and the client gets
  * `DEADLINE_EXCEEDED`. A client that disconnects aborts its running handlers.
+ *
+ * `listen` rejects with `Code.AlreadyExists` when a server answers on the socket path,
+ * `Code.PermissionDenied` when its directory is not private, `Code.Unavailable` when it cannot
+ * bind.
  *
  * @throws IpcError Code.InvalidArgument when neither `secret` nor `authRequired: false` is
  *   given, or two methods share a `wire_name`
@@ -165,7 +180,16 @@ class CommandFrameServer implements CommandFrameServerTransport {
 
   async listen(dispatcher: Dispatcher): Promise<void> {
     this.dispatcher = dispatcher;
-    await this.channel.start({
+    const ep = this.options.endpoint;
+    if ("path" in ep && !isNamedPipePath(ep.path) && this.options.reclaimStaleSocket !== false) {
+      await reclaimAndListen(ep.path, () => this.start());
+    } else {
+      await this.start();
+    }
+  }
+
+  private start(): Promise<void> {
+    return this.channel.start({
       onFrame: (peer, frame) => this.onFrame(this.peers.get(peer.key), frame),
       onFrameError: (peer, error) => {
         // The channel stops reading and closes the connection after this last answer.

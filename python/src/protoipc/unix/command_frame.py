@@ -55,8 +55,10 @@ from protoipc.unix.command_frame_protocol import (
     message_from_wire,
     message_to_wire,
 )
+from protoipc.unix.daemon import reclaim_and_listen
 from protoipc.unix.framing import DEFAULT_STREAM_MAX_FRAME_BYTES, FrameDecoder
 from protoipc.unix.length_prefix import LengthPrefixFramer, create_length_prefix_framer
+from protoipc.unix.stream import assert_socket_path
 
 __all__ = [
     "DEFAULT_AUTH_TIMEOUT_MS",
@@ -551,9 +553,11 @@ def create_command_frame_transport(
     :param magic: bytes every frame starts with; default ``b"POPPO"``
     :param max_frame_bytes: largest frame either way, in bytes; default 16 MiB
     :raises IpcError: ``Code.INVALID_ARGUMENT`` when neither or both of ``path`` and ``host`` +
-        ``port`` are given, or a limit is out of range
+        ``port`` are given, the socket path is empty or too long, or a limit is out of range
     """
     _check_endpoint(path, host, port)
+    if path is not None:
+        assert_socket_path(path)
     return CommandFrameClientTransport(
         path=path,
         host=host,
@@ -724,7 +728,9 @@ class CommandFrameServerTransport(ServerTransport):
         socket_mode: int,
         auth_timeout_ms: int,
         max_calls_per_connection: int,
+        reclaim_stale_socket: bool,
     ) -> None:
+        self._reclaim = reclaim_stale_socket
         self._auth_timeout_ms = auth_timeout_ms
         self._max_calls = max_calls_per_connection
         self._path = path
@@ -771,9 +777,10 @@ class CommandFrameServerTransport(ServerTransport):
         self._dispatcher = dispatcher
         try:
             if self._path is not None:
-                self._server = await asyncio.start_unix_server(self._on_connection, self._path)
-                os.chmod(self._path, self._socket_mode)
-                self._ino = os.lstat(self._path).st_ino
+                if self._reclaim:
+                    await reclaim_and_listen(self._path, self._listen_unix)
+                else:
+                    await self._listen_unix()
             else:
                 self._server = await asyncio.start_server(
                     self._on_connection, self._host, self._port
@@ -783,6 +790,12 @@ class CommandFrameServerTransport(ServerTransport):
                 f"cannot listen on {_describe(self._path, self._host, self._port)}: {e}",
                 Code.UNAVAILABLE,
             ) from e
+
+    async def _listen_unix(self) -> None:
+        assert self._path is not None
+        self._server = await asyncio.start_unix_server(self._on_connection, self._path)
+        os.chmod(self._path, self._socket_mode)
+        self._ino = os.lstat(self._path).st_ino
 
     def _write(self, peer: _Peer, message: dict[str, Any]) -> None:
         if peer.writer.is_closing():
@@ -1041,6 +1054,7 @@ def create_command_frame_server_transport(
     socket_mode: int = 0o600,
     auth_timeout_ms: int = DEFAULT_AUTH_TIMEOUT_MS,
     max_calls_per_connection: int = DEFAULT_MAX_CALLS_PER_CONNECTION,
+    reclaim_stale_socket: bool = True,
 ) -> CommandFrameServerTransport:
     """A server transport speaking the command-frame binding on ``path`` (a Unix socket file,
     made ``socket_mode``, removed on close) or ``host`` + ``port`` (TCP; ``port=0`` picks one,
@@ -1058,6 +1072,10 @@ def create_command_frame_server_transport(
     ``max_calls_per_connection`` (4096) commands at once, more are answered
     ``RESOURCE_EXHAUSTED``.
 
+    A socket ``path`` is prepared like a daemon's when ``reclaim_stale_socket`` (default): its
+    directory made private (0700, else ``PERMISSION_DENIED``), a stale socket nobody answers on
+    removed under a lock, a live server's never (``listen`` raises ``ALREADY_EXISTS``).
+
     :param services: the services served (their commands and event sources)
     :param secret: the shared secret; give it, or ``auth_required=False``
     :param auth_methods: accepted proofs; default HMAC only; add ``"token"`` for the existing
@@ -1067,6 +1085,8 @@ def create_command_frame_server_transport(
         ``wire_name``
     """
     _check_endpoint(path, host, port)
+    if path is not None:
+        assert_socket_path(path)
     if secret is None and auth_required:
         raise IpcError(
             "give a secret, or auth_required=False for a server without authentication",
@@ -1084,4 +1104,5 @@ def create_command_frame_server_transport(
         socket_mode=socket_mode,
         auth_timeout_ms=auth_timeout_ms,
         max_calls_per_connection=max_calls_per_connection,
+        reclaim_stale_socket=reclaim_stale_socket,
     )
