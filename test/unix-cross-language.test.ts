@@ -4,14 +4,14 @@
  * the native binding (length-prefixed envelopes) and over jsonrpc2 (Content-Length JSON-RPC),
  * and a Python crystalmath daemon called with the generated TypeScript client.
  */
-import type { ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { StringValueSchema } from "@bufbuild/protobuf/wkt";
 import { CrystalMathService, DftCode, JobState } from "@protoipc/crystalmath-sdk";
 import { type ClientTransport, Code, createClient } from "@protoipc/runtime";
 import { TestService } from "@protoipc/runtime/testing";
-import { createStreamTransport, type StreamBinding } from "@protoipc/unix";
+import { childStdioDuplex, createStreamTransport, type StreamBinding } from "@protoipc/unix";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { killAndWait, privateDir, rejection, spawnReady } from "./helpers.js";
 
@@ -157,3 +157,39 @@ describe("TypeScript crystalmath client → Python crystalmath daemon", () => {
     expect(found.data?.keyResults).toEqual({ energy: -1.5 });
   });
 });
+
+describe.each<StreamBinding>(["native", "jsonrpc2"])(
+  "TypeScript client → Python child over its stdio (%s)",
+  (binding) => {
+    it("calls, streams progress and cancels over the child's stdin/stdout, then the child exits when stdin closes", async () => {
+      const child = spawn(
+        python,
+        ["-m", "protoipc.testing", "--bind", "stdio:", "--binding", binding],
+        { stdio: ["pipe", "pipe", "inherit"] },
+      );
+      const exited = new Promise<number | null>((res) => child.once("exit", (code) => res(code)));
+      const transport = createStreamTransport({
+        connect: () => childStdioDuplex(child),
+        binding,
+      });
+      try {
+        const c = createClient(TestService, transport);
+        expect((await c.echo({ value: "over stdio" })).value).toBe("over stdio");
+        const call = c.work({ value: 100 });
+        const got: number[] = [];
+        for await (const p of call.progress) got.push(p.value);
+        expect(got).toHaveLength(100);
+        expect((await call.result).value).toBe("done");
+        const hang = c.work({ value: 0 });
+        const it = hang.progress[Symbol.asyncIterator]();
+        expect((await it.next()).value?.value).toBe(1);
+        hang.cancel();
+        expect((await rejection(hang.result)).code).toBe(Code.Canceled);
+      } finally {
+        await transport.close();
+      }
+      child.stdin.end();
+      expect(await exited).toBe(0);
+    });
+  },
+);

@@ -3,8 +3,6 @@ import { connect as netConnect } from "node:net";
 import { dirname } from "node:path";
 import {
   Code,
-  createJsonRpcServerTransport,
-  createNativeServerTransport,
   type Dispatcher,
   IpcError,
   type ServerFrameChannel,
@@ -17,6 +15,7 @@ import {
   defaultFramer,
   type StreamBinding,
   type StreamServerTransportOptions,
+  serverTransportFor,
 } from "./transport.js";
 
 /** Default time a probe connect to an existing socket may take, in milliseconds: 1000. */
@@ -189,10 +188,7 @@ export function createDaemonServerTransport(
       return channel.close();
     },
   };
-  const inner =
-    binding === "native"
-      ? createNativeServerTransport(guarded, options)
-      : createJsonRpcServerTransport(guarded, options);
+  const inner = serverTransportFor(binding, guarded, options);
   return {
     socketPath,
     inactive,

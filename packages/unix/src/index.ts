@@ -13,6 +13,7 @@ export * from "./framed-connection.js";
 export * from "./framer.js";
 export * from "./length-prefix-framer.js";
 export * from "./stdio.js";
+export * from "./stdio-server.js";
 export * from "./stream-client-channel.js";
 export * from "./stream-server-channel.js";
 export * from "./transport.js";

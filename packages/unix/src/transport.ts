@@ -16,6 +16,7 @@ import {
   type NativeClientOptions,
   type NativeServerOptions,
   type OutgoingCall,
+  type ServerFrameChannel,
   type ServerTransport,
 } from "@protoipc/runtime";
 import { createContentLengthFramer } from "./content-length-framer.js";
@@ -164,6 +165,18 @@ export function createStreamServerTransport(
     ...options,
     framer: options.framer ?? defaultFramer(binding),
   });
+  return serverTransportFor(binding, channel, options);
+}
+
+/**
+ * The server side of `binding` on any server frame channel (a stream listener, stdio, a
+ * daemon's guarded channel).
+ */
+export function serverTransportFor(
+  binding: StreamBinding,
+  channel: ServerFrameChannel,
+  options: NativeServerOptions & JsonRpcServerOptions = {},
+): ServerTransport {
   return binding === "native"
     ? createNativeServerTransport(channel, options)
     : createJsonRpcServerTransport(channel, options);

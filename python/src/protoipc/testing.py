@@ -20,7 +20,7 @@ import argparse
 import asyncio
 import signal
 import sys
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import ClassVar
 
 from google.protobuf.message import Message
@@ -294,8 +294,20 @@ def deny_mallory(next: protoipc.CallNext) -> protoipc.CallNext:
 
 
 def _transport(
-    bind: str, heartbeat_ms: int, max_frame_bytes: int, binding: str
+    bind: str, heartbeat_ms: int, max_frame_bytes: int, binding: str, on_close: Callable[[], None]
 ) -> protoipc.ServerTransport:
+    if bind == "stdio:":
+        from protoipc.unix.content_length import create_content_length_framer
+        from protoipc.unix.stream import create_stdio_server_transport
+
+        return create_stdio_server_transport(
+            binding="jsonrpc2" if binding == "jsonrpc2" else "native",
+            framer=create_content_length_framer(max_frame_bytes=max_frame_bytes)
+            if binding == "jsonrpc2"
+            else None,
+            heartbeat_interval_ms=heartbeat_ms,
+            on_close=on_close,
+        )
     if bind.startswith("unix:"):
         from protoipc.unix.content_length import create_content_length_framer
         from protoipc.unix.length_prefix import create_length_prefix_framer
@@ -323,14 +335,16 @@ async def _serve(bind: str, heartbeat_ms: int, max_frame_bytes: int, binding: st
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     server = protoipc.create_server(
-        _transport(bind, heartbeat_ms, max_frame_bytes, binding),
+        _transport(bind, heartbeat_ms, max_frame_bytes, binding, stop.set),
         interceptors=[deny_mallory],
     )
     server.register(ScriptedTestHandler())
     try:
         await server.listen()
-        sys.stdout.write("ready\n")
-        sys.stdout.flush()
+        # Over stdio, stdout carries frames: announce readiness on stderr.
+        out = sys.stderr if bind == "stdio:" else sys.stdout
+        out.write("ready\n")
+        out.flush()
         await stop.wait()
     finally:
         await server.close()
@@ -345,7 +359,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--bind",
         required=True,
-        help="ipc:///path or tcp://host:port (ZeroMQ), or unix:/path (a Unix stream socket)",
+        help="ipc:///path or tcp://host:port (ZeroMQ), unix:/path (a Unix stream socket), or "
+        "stdio: (this process's stdin/stdout; `ready` then goes to stderr)",
     )
     parser.add_argument(
         "--binding",

@@ -45,6 +45,7 @@ __all__ = [
     "StreamClientChannel",
     "StreamServerChannel",
     "assert_socket_path",
+    "create_stdio_server_transport",
     "create_stream_server_transport",
     "create_stream_transport",
     "default_framer",
@@ -600,3 +601,74 @@ def stdio_streams(
         return out, inp
 
     return opened()
+
+
+class _StdioServerChannel(ServerFrameChannel):
+    """One peer, the parent process, over this process's stdin and stdout."""
+
+    _PARENT = FramePeer("stdio")
+
+    def __init__(self, framer: Framer, on_close: Callable[[], None] | None) -> None:
+        self.max_frame_bytes = framer.max_frame_bytes
+        self._framer = framer
+        self._on_close = on_close
+        self._conn: FramedConnection | None = None
+
+    async def start(self, handlers: ServerFrameHandlers) -> None:
+        if self._conn is not None:
+            raise IpcError("channel is already started", Code.FAILED_PRECONDITION)
+        loop = asyncio.get_running_loop()
+        reader = asyncio.StreamReader(limit=_READ_BYTES)
+        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+        w_transport, w_protocol = await loop.connect_write_pipe(
+            asyncio.streams.FlowControlMixin, sys.stdout
+        )
+        writer = asyncio.StreamWriter(w_transport, w_protocol, reader, loop)
+        peer = self._PARENT
+
+        def on_close() -> None:
+            closed = getattr(handlers, "on_peer_closed", None)
+            if callable(closed):
+                closed(peer)
+            if self._on_close is not None:
+                self._on_close()
+
+        self._conn = FramedConnection(
+            reader,
+            writer,
+            self._framer,
+            on_frame=lambda frame: handlers.on_frame(peer, frame),
+            on_frame_error=lambda err: handlers.on_frame_error(peer, err, b""),
+            on_close=on_close,
+            description="stdio",
+        )
+
+    def post(self, peer: FramePeer, frame: bytes) -> None:
+        if self._conn is None or self._conn.closed:
+            raise channel_closed_error("stdio channel")
+        if len(frame) > self.max_frame_bytes:
+            raise frame_too_large_error(len(frame), self.max_frame_bytes)
+        self._conn.write(frame)
+
+    async def send(self, peer: FramePeer, frame: bytes) -> None:
+        self.post(peer, frame)
+        if self._conn is not None:
+            await self._conn.drain()
+
+    async def aclose(self) -> None:
+        if self._conn is not None:
+            await self._conn.aclose()
+
+
+def create_stdio_server_transport(
+    *,
+    binding: StreamBinding = "native",
+    framer: Framer | None = None,
+    on_close: Callable[[], None] | None = None,
+    heartbeat_interval_ms: int = DEFAULT_HEARTBEAT_INTERVAL_MS,
+) -> ServerTransport:
+    """A server transport over this process's stdin and stdout, for a server started as a
+    child by its one client (an LSP-style backend). Nothing else may write to stdout; log to
+    stderr. ``on_close`` runs when the parent closes the stream."""
+    channel = _StdioServerChannel(framer or default_framer(binding), on_close)
+    return server_transport_for(binding, channel, heartbeat_interval_ms=heartbeat_interval_ms)
