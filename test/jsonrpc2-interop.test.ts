@@ -6,8 +6,22 @@
  */
 import { createServer as createNetServer, type Server as NetServer, type Socket } from "node:net";
 import { join } from "node:path";
-import { CrystalMathService, DftCode, JobState, RunnerType } from "@protoipc/crystalmath-sdk";
-import { Code, createClient, createServer, IpcError, type Server } from "@protoipc/runtime";
+import { EmptySchema } from "@bufbuild/protobuf/wkt";
+import {
+  CancelJobRequestSchema,
+  CrystalMathService,
+  DftCode,
+  JobState,
+  RunnerType,
+} from "@protoipc/crystalmath-sdk";
+import {
+  Code,
+  createClient,
+  createServer,
+  defineService,
+  IpcError,
+  type Server,
+} from "@protoipc/runtime";
 import { TestService } from "@protoipc/runtime/testing";
 import {
   connectEndpoint,
@@ -246,6 +260,40 @@ describe("protoipc jsonrpc2 client → vscode-jsonrpc server", () => {
     } finally {
       await named.close();
       await positional.close();
+    }
+  });
+
+  it("sends a notification method without an id and resolves once written", async () => {
+    const got = deferred<unknown>();
+    setup = (c) => {
+      c.onNotification("jobs.cancel", (p: unknown) => got.resolve(p));
+    };
+    const NotifyService = defineService({
+      typeName: "test.NotifyService",
+      schemaHash: "0".repeat(64),
+      binding: "jsonrpc2",
+      methods: {
+        cancelJob: {
+          name: "CancelJob",
+          kind: "unary",
+          input: CancelJobRequestSchema,
+          output: EmptySchema,
+          progress: undefined,
+          idempotency: "idempotency_unknown",
+          wireName: "jobs.cancel",
+          notification: true,
+        },
+      },
+    });
+    const t = createStreamTransport({ endpoint: { path } });
+    try {
+      const c = createClient(NotifyService, t) as {
+        cancelJob(req: { jobId: string }): Promise<unknown>;
+      };
+      await c.cancelJob({ jobId: "n1" });
+      expect(await got.promise).toEqual({ job_id: "n1" });
+    } finally {
+      await t.close();
     }
   });
 

@@ -197,6 +197,9 @@ export function emitMethodEntry(f: GeneratedFile, method: MethodModel): void {
   if (method.wireName !== undefined) {
     f.print("      wireName: ", f.string(method.wireName), ",");
   }
+  if (method.notification) {
+    f.print("      notification: true,");
+  }
   f.print("    },");
 }
 

@@ -117,6 +117,9 @@ export function emitPyMethodDescriptor(
     if (model.wireName !== undefined) {
       f.print(`wire_name=${pythonString(model.wireName)},`);
     }
+    if (model.notification) {
+      f.print("notification=True,");
+    }
   });
   f.print(")");
   f.print();

@@ -13,8 +13,11 @@ from typing import Any
 import pytest
 from crystalmath.v1 import crystalmath_ipc
 from crystalmath.v1 import crystalmath_pb2 as pb
+from google.protobuf import empty_pb2
 
 import protoipc
+from protoipc.client import Client
+from protoipc.descriptor import MethodDescriptor, ServiceDescriptor
 from protoipc.unix import create_content_length_framer, create_stream_server_transport, create_stream_transport
 
 
@@ -159,5 +162,36 @@ async def test_unavailable_when_nothing_listens(private_dir: str) -> None:
         with pytest.raises(protoipc.IpcError) as err:
             await client.system_ping()
         assert err.value.code == protoipc.Code.UNAVAILABLE
+    finally:
+        await transport.aclose()
+
+
+async def test_a_notification_method_sends_no_id_and_resolves_once_written(
+    served: tuple[str, Backend],
+) -> None:
+    path, backend = served
+    notify: MethodDescriptor[pb.CancelJobRequest, empty_pb2.Empty, None] = MethodDescriptor(
+        name="CancelJob",
+        local_name="cancel_job",
+        path="/test.NotifyService/CancelJob",
+        kind="unary",
+        input=pb.CancelJobRequest,
+        output=empty_pb2.Empty,
+        progress=None,
+        idempotency="idempotency_unknown",
+        wire_name="jobs.cancel",
+        notification=True,
+    )
+    service = ServiceDescriptor(
+        type_name="test.NotifyService", schema_hash="0" * 64, methods=(notify,), binding="jsonrpc2"
+    )
+    transport = create_stream_transport(path=path)
+    try:
+        out = await Client(service, transport)._unary(
+            notify, pb.CancelJobRequest(job_id="n1"), timeout_ms=1000, metadata=None
+        )
+        assert out == empty_pb2.Empty()
+        await backend.notified.wait()
+        assert backend.cancelled == ["n1"]
     finally:
         await transport.aclose()

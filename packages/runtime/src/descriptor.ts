@@ -54,6 +54,11 @@ export interface MethodDescriptor<
   readonly timeoutMs?: number;
   /** The method's name on an existing wire (option `wire_name`), when set. */
   readonly wireName?: string;
+  /**
+   * jsonrpc2: the method is a JSON-RPC notification (option `notification`): sent without an
+   * id, resolved with an empty response once written; the server answers nothing.
+   */
+  readonly notification?: boolean;
   /** The service this method belongs to; set by {@link defineService}. */
   readonly service: ServiceDescriptor;
 }

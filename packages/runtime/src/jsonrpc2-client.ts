@@ -1,4 +1,4 @@
-import type { JsonValue, Message } from "@bufbuild/protobuf";
+import { create, type JsonValue, type Message } from "@bufbuild/protobuf";
 import type { CallHandle, CallSink, ClientTransport, OutgoingCall } from "./call.js";
 import type { AnyMethodDescriptor } from "./descriptor.js";
 import { Code, IpcError } from "./error.js";
@@ -130,10 +130,22 @@ class JsonRpcClient implements ClientTransport {
         params = named;
       }
       frame = encoder.encode(
-        JSON.stringify({ jsonrpc: "2.0", id, method: jsonRpcMethodName(method), params }),
+        JSON.stringify(
+          method.notification === true
+            ? { jsonrpc: "2.0", method: jsonRpcMethodName(method), params }
+            : { jsonrpc: "2.0", id, method: jsonRpcMethodName(method), params },
+        ),
       );
     } catch (e) {
       sink.onError(IpcError.from(e, Code.Internal));
+      return NOOP_HANDLE;
+    }
+    if (method.notification === true) {
+      // No response will come: the call is done once the frame is written.
+      this.channel.send(frame).then(
+        () => sink.onResult(create(method.output)),
+        (e: unknown) => sink.onError(IpcError.from(e, Code.Unavailable)),
+      );
       return NOOP_HANDLE;
     }
     const pending = new PendingCall(this, id, method, sink, token);

@@ -67,6 +67,9 @@ class MethodDescriptor(Generic[I, O, P]):
     """Deadline when the caller gives none, in milliseconds; ``None``: the service's default."""
     wire_name: str | None = None
     """The method's name on an existing wire (option ``wire_name``), when set."""
+    notification: bool = False
+    """jsonrpc2: the method is a JSON-RPC notification (option ``notification``): sent without
+    an id, resolved with an empty response once written; the server answers nothing."""
 
 
 @dataclass(frozen=True)

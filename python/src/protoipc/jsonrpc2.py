@@ -430,11 +430,23 @@ class JsonRpcClientTransport(ClientTransport):
                 params = js if is_object_json(desc) else {"value": js}
                 if token is not None:
                     params[self._token_key] = token
-            frame = _encode(
-                {"jsonrpc": "2.0", "id": call_id, "method": jsonrpc_method_name(method), "params": params}
-            )
+            request: dict[str, Any] = {"jsonrpc": "2.0", "id": call_id}
+            if method.notification:
+                del request["id"]
+            request["method"] = jsonrpc_method_name(method)
+            request["params"] = params
+            frame = _encode(request)
         except IpcError as e:
             sink.on_error(e)
+            return _NOOP
+        if method.notification:
+            # No response will come: the call is done once the frame is queued.
+            try:
+                self._channel.post(frame)
+            except IpcError as e:
+                sink.on_error(e)
+                return _NOOP
+            sink.on_result(method.output())
             return _NOOP
         pending = _PendingCall(self, call_id, method, sink, token)
         self._calls[call_id] = pending

@@ -25,23 +25,23 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import descriptor_pb2 as google_dot_protobuf_dot_descriptor__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19protoipc/v1/options.proto\x12\x0bprotoipc.v1\x1a google/protobuf/descriptor.proto\"\x8b\x01\n\x0eServiceOptions\x12.\n\x07\x62inding\x18\x01 \x01(\x0e\x32\x14.protoipc.v1.BindingR\x07\x62inding\x12,\n\x12\x64\x65\x66\x61ult_timeout_ms\x18\x02 \x01(\rR\x10\x64\x65\x66\x61ultTimeoutMs\x12\x1b\n\twire_name\x18\x03 \x01(\tR\x08wireName\"\x94\x01\n\rMethodOptions\x12+\n\x04kind\x18\x01 \x01(\x0e\x32\x17.protoipc.v1.MethodKindR\x04kind\x12\x1a\n\x08progress\x18\x02 \x01(\tR\x08progress\x12\x1d\n\ntimeout_ms\x18\x03 \x01(\rR\ttimeoutMs\x12\x1b\n\twire_name\x18\x04 \x01(\tR\x08wireName\"W\n\x0eMessageOptions\x12\x1b\n\twire_name\x18\x01 \x01(\tR\x08wireName\x12(\n\x10json_value_field\x18- \x01(\tR\x0ejsonValueField\"/\n\x10\x45numValueOptions\x12\x1b\n\twire_name\x18\x01 \x01(\tR\x08wireName*g\n\x07\x42inding\x12\x17\n\x13\x42INDING_UNSPECIFIED\x10\x00\x12\x12\n\x0e\x42INDING_NATIVE\x10\x01\x12\x14\n\x10\x42INDING_JSONRPC2\x10\x04\x12\x19\n\x15\x42INDING_COMMAND_FRAME\x10\x05*|\n\nMethodKind\x12\x1b\n\x17METHOD_KIND_UNSPECIFIED\x10\x00\x12\x15\n\x11METHOD_KIND_UNARY\x10\x01\x12 \n\x1cMETHOD_KIND_SERVER_STREAMING\x10\x02\x12\x18\n\x14METHOD_KIND_PROGRESS\x10\x03:X\n\x07service\x12\x1f.google.protobuf.ServiceOptions\x18\x88\x94\x03 \x01(\x0b\x32\x1b.protoipc.v1.ServiceOptionsR\x07service:T\n\x06method\x12\x1e.google.protobuf.MethodOptions\x18\x88\x94\x03 \x01(\x0b\x32\x1a.protoipc.v1.MethodOptionsR\x06method:X\n\x07message\x12\x1f.google.protobuf.MessageOptions\x18\x88\x94\x03 \x01(\x0b\x32\x1b.protoipc.v1.MessageOptionsR\x07message:a\n\nenum_value\x12!.google.protobuf.EnumValueOptions\x18\x88\x94\x03 \x01(\x0b\x32\x1d.protoipc.v1.EnumValueOptionsR\tenumValueb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19protoipc/v1/options.proto\x12\x0bprotoipc.v1\x1a google/protobuf/descriptor.proto\"\x8b\x01\n\x0eServiceOptions\x12.\n\x07\x62inding\x18\x01 \x01(\x0e\x32\x14.protoipc.v1.BindingR\x07\x62inding\x12,\n\x12\x64\x65\x66\x61ult_timeout_ms\x18\x02 \x01(\rR\x10\x64\x65\x66\x61ultTimeoutMs\x12\x1b\n\twire_name\x18\x03 \x01(\tR\x08wireName\"\xb8\x01\n\rMethodOptions\x12+\n\x04kind\x18\x01 \x01(\x0e\x32\x17.protoipc.v1.MethodKindR\x04kind\x12\x1a\n\x08progress\x18\x02 \x01(\tR\x08progress\x12\x1d\n\ntimeout_ms\x18\x03 \x01(\rR\ttimeoutMs\x12\x1b\n\twire_name\x18\x04 \x01(\tR\x08wireName\x12\"\n\x0cnotification\x18( \x01(\x08R\x0cnotification\"W\n\x0eMessageOptions\x12\x1b\n\twire_name\x18\x01 \x01(\tR\x08wireName\x12(\n\x10json_value_field\x18- \x01(\tR\x0ejsonValueField\"/\n\x10\x45numValueOptions\x12\x1b\n\twire_name\x18\x01 \x01(\tR\x08wireName*g\n\x07\x42inding\x12\x17\n\x13\x42INDING_UNSPECIFIED\x10\x00\x12\x12\n\x0e\x42INDING_NATIVE\x10\x01\x12\x14\n\x10\x42INDING_JSONRPC2\x10\x04\x12\x19\n\x15\x42INDING_COMMAND_FRAME\x10\x05*|\n\nMethodKind\x12\x1b\n\x17METHOD_KIND_UNSPECIFIED\x10\x00\x12\x15\n\x11METHOD_KIND_UNARY\x10\x01\x12 \n\x1cMETHOD_KIND_SERVER_STREAMING\x10\x02\x12\x18\n\x14METHOD_KIND_PROGRESS\x10\x03:X\n\x07service\x12\x1f.google.protobuf.ServiceOptions\x18\x88\x94\x03 \x01(\x0b\x32\x1b.protoipc.v1.ServiceOptionsR\x07service:T\n\x06method\x12\x1e.google.protobuf.MethodOptions\x18\x88\x94\x03 \x01(\x0b\x32\x1a.protoipc.v1.MethodOptionsR\x06method:X\n\x07message\x12\x1f.google.protobuf.MessageOptions\x18\x88\x94\x03 \x01(\x0b\x32\x1b.protoipc.v1.MessageOptionsR\x07message:a\n\nenum_value\x12!.google.protobuf.EnumValueOptions\x18\x88\x94\x03 \x01(\x0b\x32\x1d.protoipc.v1.EnumValueOptionsR\tenumValueb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'protoipc.v1.options_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_BINDING']._serialized_start=507
-  _globals['_BINDING']._serialized_end=610
-  _globals['_METHODKIND']._serialized_start=612
-  _globals['_METHODKIND']._serialized_end=736
+  _globals['_BINDING']._serialized_start=543
+  _globals['_BINDING']._serialized_end=646
+  _globals['_METHODKIND']._serialized_start=648
+  _globals['_METHODKIND']._serialized_end=772
   _globals['_SERVICEOPTIONS']._serialized_start=77
   _globals['_SERVICEOPTIONS']._serialized_end=216
   _globals['_METHODOPTIONS']._serialized_start=219
-  _globals['_METHODOPTIONS']._serialized_end=367
-  _globals['_MESSAGEOPTIONS']._serialized_start=369
-  _globals['_MESSAGEOPTIONS']._serialized_end=456
-  _globals['_ENUMVALUEOPTIONS']._serialized_start=458
-  _globals['_ENUMVALUEOPTIONS']._serialized_end=505
+  _globals['_METHODOPTIONS']._serialized_end=403
+  _globals['_MESSAGEOPTIONS']._serialized_start=405
+  _globals['_MESSAGEOPTIONS']._serialized_end=492
+  _globals['_ENUMVALUEOPTIONS']._serialized_start=494
+  _globals['_ENUMVALUEOPTIONS']._serialized_end=541
 # @@protoc_insertion_point(module_scope)

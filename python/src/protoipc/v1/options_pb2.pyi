@@ -47,16 +47,18 @@ class ServiceOptions(_message.Message):
     def __init__(self, binding: _Optional[_Union[Binding, str]] = ..., default_timeout_ms: _Optional[int] = ..., wire_name: _Optional[str] = ...) -> None: ...
 
 class MethodOptions(_message.Message):
-    __slots__ = ("kind", "progress", "timeout_ms", "wire_name")
+    __slots__ = ("kind", "progress", "timeout_ms", "wire_name", "notification")
     KIND_FIELD_NUMBER: _ClassVar[int]
     PROGRESS_FIELD_NUMBER: _ClassVar[int]
     TIMEOUT_MS_FIELD_NUMBER: _ClassVar[int]
     WIRE_NAME_FIELD_NUMBER: _ClassVar[int]
+    NOTIFICATION_FIELD_NUMBER: _ClassVar[int]
     kind: MethodKind
     progress: str
     timeout_ms: int
     wire_name: str
-    def __init__(self, kind: _Optional[_Union[MethodKind, str]] = ..., progress: _Optional[str] = ..., timeout_ms: _Optional[int] = ..., wire_name: _Optional[str] = ...) -> None: ...
+    notification: bool
+    def __init__(self, kind: _Optional[_Union[MethodKind, str]] = ..., progress: _Optional[str] = ..., timeout_ms: _Optional[int] = ..., wire_name: _Optional[str] = ..., notification: _Optional[bool] = ...) -> None: ...
 
 class MessageOptions(_message.Message):
     __slots__ = ("wire_name", "json_value_field")
