@@ -461,6 +461,79 @@ def test_socket_path_checked() -> None:
     assert e.value.code == Code.INVALID_ARGUMENT
 
 
+async def test_against_a_stand_in_of_the_existing_daemon(sock: str, cleanups: Cleanup) -> None:
+    """A raw asyncio server written from PROTOCOLS.md §4: static token, commands read from
+    ``payload``, an error reply without ``message``, events to authenticated clients."""
+    authed: list[asyncio.StreamWriter] = []
+
+    def send(w: asyncio.StreamWriter, msg: dict[str, Any]) -> None:
+        body = json.dumps({**msg, "version": "1.0.0", "timestamp": 1}).encode()
+        w.write(b"POPPO" + len(body).to_bytes(4, "big") + body)
+
+    async def serve(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        send(w, {"type": "welcome", "authRequired": True})
+        buf = b""
+        try:
+            while data := await r.read(65536):
+                buf += data
+                while len(buf) >= 9 and len(buf) >= 9 + int.from_bytes(buf[5:9], "big"):
+                    n = int.from_bytes(buf[5:9], "big")
+                    msg = json.loads(buf[9 : 9 + n])
+                    buf = buf[9 + n :]
+                    if msg["type"] == "auth":
+                        if msg.get("token") == SECRET:
+                            authed.append(w)
+                            send(w, {"type": "auth-success", "id": msg["id"]})
+                        else:
+                            bad = {"message": "Invalid token"}
+                            send(w, {"type": "error", "id": msg["id"], "error": bad})
+                    elif msg["command"] == "daemon.reload":
+                        for a in authed:  # broadcast first, then answer
+                            send(a, {"type": "event", "event": "worker.added",
+                                     "data": {"workerId": "w1"}})
+                        send(w, {"type": "response", "id": msg["id"], "success": True,
+                                 "result": {}})
+                    elif msg["command"] == "project.status":
+                        pid = msg["payload"]["projectId"]
+                        send(w, {"type": "response", "id": msg["id"], "success": True,
+                                 "result": {"id": pid, "status": "active"}})
+                    else:
+                        unknown = {"code": "UNKNOWN_ERROR"}  # no message, as the daemon may
+                        send(w, {"type": "error", "id": msg["id"], "error": unknown})
+        finally:
+            w.close()
+
+    server = await asyncio.start_unix_server(serve, sock)
+
+    async def stop() -> None:
+        server.close()
+        for w in authed:
+            w.close()
+        await server.wait_closed()
+
+    cleanups.append(stop)
+    poppo = client(sock, cleanups, auth_method="token")
+    got = await poppo.project_status(poppo_pb2.ProjectStatusRequest(project_id="p1"))
+    assert dict(got.result) == {"id": "p1", "status": "active"}
+    with pytest.raises(IpcError) as e:
+        await poppo.queue_status()
+    assert e.value.code == Code.UNKNOWN and e.value.metadata["error-code"] == "UNKNOWN_ERROR"
+    stream = poppo.watch_events()
+    first = asyncio.ensure_future(anext(stream))  # subscribes before the reply below is read
+    await poppo.daemon_reload()
+    event = await first
+    assert event.event == poppo_pb2.EVENT_NAME_WORKER_ADDED
+    assert dict(event.data) == {"workerId": "w1"}
+    assert isinstance(stream, protoipc.StreamCall)
+    await stream.aclose()
+    with pytest.raises(IpcError) as e:
+        await client(sock, cleanups, auth_method="token", secret="nope").queue_status()
+    assert e.value.code == Code.UNAUTHENTICATED and "Invalid token" in e.value.raw_message
+    with pytest.raises(IpcError) as e:
+        await client(sock, cleanups).queue_status()  # HMAC against a token-only daemon
+    assert e.value.code == Code.UNAUTHENTICATED
+
+
 def test_default_socket_path() -> None:
     assert poppo.default_socket_path("/home/ada") == "/home/ada/.poppobuilder/daemon.sock"
 

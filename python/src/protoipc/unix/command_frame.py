@@ -188,7 +188,9 @@ class CommandFrameClientTransport(ClientTransport):
             return _NOOP
         if method.wire_name is None:
             sink.on_error(
-                IpcError(f"{method.path} has no wire_name to name its command", Code.INVALID_ARGUMENT)
+                IpcError(
+                    f"{method.path} has no wire_name to name its command", Code.INVALID_ARGUMENT
+                )
             )
             return _NOOP
         try:
@@ -929,8 +931,9 @@ class CommandFrameServerTransport(ServerTransport):
         method = msg.get("method", "token")
         ok = False
         proof: str | None = None
-        if method == "token" and "token" in self._auth_methods and isinstance(msg.get("token"), str):
-            ok = constant_time_equal(msg["token"], self._secret)
+        token = msg.get("token")
+        if method == "token" and "token" in self._auth_methods and isinstance(token, str):
+            ok = constant_time_equal(token, self._secret)
         elif (
             method == "hmac-sha256"
             and "hmac-sha256" in self._auth_methods
