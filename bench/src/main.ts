@@ -250,6 +250,18 @@ async function main(): Promise<void> {
     );
 
     await runPythonScenarios({ dir, servers, closers, baselinesOnly, echoOptions, repetitions });
+
+    // Issue 4: Unix-socket streams (native vs a raw Node echo and grpc-js; jsonrpc2 vs vscode-jsonrpc).
+    const { runUnixScenarios } = await import("./scenarios/unix-streams.js");
+    for (const l of await runUnixScenarios({
+      dir,
+      servers,
+      closers,
+      echoOptions,
+      grpcEcho: grpc.echo,
+    })) {
+      emitLine(l);
+    }
   } finally {
     await cleanup();
     process.off("SIGINT", onSignal);
