@@ -89,7 +89,9 @@ export class FramedConnection {
       this.stream.pause();
       this.stream.removeAllListeners("data");
       this.handlers.onFrameError(IpcError.from(e, Code.InvalidArgument));
-      // Let a last error frame written by the handler leave before closing.
+      // Let a last error frame written by the handler leave before closing: write the batch
+      // now, as its flush on the next tick would come after `end`.
+      this.flush();
       this.stream.end();
       return;
     }
