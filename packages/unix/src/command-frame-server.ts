@@ -413,6 +413,17 @@ class CommandFrameServer implements CommandFrameServerTransport {
         this.write(st, errorToWire(id, err)).catch(() => {});
       }
     });
+    // A client that sends commands but does not read the answers stops being read until its
+    // answers drain, so its buffered answers stay bounded by the socket's high-water mark.
+    const stream = st.peer.connection.stream;
+    if (stream.writableNeedDrain && !st.readPaused) {
+      st.readPaused = true;
+      stream.pause();
+      stream.once("drain", () => {
+        st.readPaused = false;
+        stream.resume();
+      });
+    }
   }
 
   sendEvent(st: PeerState, message: Record<string, unknown>): Promise<void> {
@@ -432,6 +443,8 @@ class CommandFrameServer implements CommandFrameServerTransport {
 class PeerState {
   authenticated = false;
   closing = false;
+  /** Reading is paused until the answers written drain. */
+  readPaused = false;
   authTimer: ReturnType<typeof setTimeout> | undefined;
   /** Commands running (event sources not counted). */
   commands = 0;

@@ -850,6 +850,9 @@ class CommandFrameServerTransport(ServerTransport):
             if not self._auth_required:
                 self._authenticated(peer)
             while not peer.closing:
+                # A client that sends commands but does not read the answers is not read
+                # either until they drain: buffered answers stay bounded.
+                await writer.drain()
                 data = await reader.read(_READ_BYTES)
                 if not data:
                     break
