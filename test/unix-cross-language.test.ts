@@ -2,11 +2,14 @@
  * TypeScript ↔ Python over Unix stream sockets, with real Python processes: the TestService
  * (`python -m protoipc.testing --bind unix:<path> --binding <b>`) called from TypeScript over
  * the native binding (length-prefixed envelopes) and over jsonrpc2 (Content-Length JSON-RPC),
- * and a Python crystalmath daemon called with the generated TypeScript client.
+ * a Python crystalmath daemon called with the generated TypeScript client, and the reverse:
+ * the Python client scenarios against the TypeScript server (native) and a Python crystalmath
+ * client against the TypeScript daemon (jsonrpc2).
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { StringValueSchema } from "@bufbuild/protobuf/wkt";
 import { CrystalMathService, DftCode, JobState } from "@protoipc/crystalmath-sdk";
 import { type ClientTransport, Code, createClient } from "@protoipc/runtime";
@@ -18,6 +21,12 @@ import { killAndWait, privateDir, rejection, spawnReady } from "./helpers.js";
 const repo = fileURLToPath(new URL("..", import.meta.url));
 const python = `${repo}.venv/bin/python`;
 const pyCrystal = fileURLToPath(new URL("./fixtures/py_crystalmath_daemon.py", import.meta.url));
+const pyCrystalClient = fileURLToPath(
+  new URL("./fixtures/py_crystalmath_client.py", import.meta.url),
+);
+const pyClient = fileURLToPath(new URL("./fixtures/py_client_scenarios.py", import.meta.url));
+const tsServer = fileURLToPath(new URL("./fixtures/test-server.ts", import.meta.url));
+const tsDaemon = fileURLToPath(new URL("./fixtures/crystalmath-daemon.ts", import.meta.url));
 
 describe.each<StreamBinding>(["native", "jsonrpc2"])(
   "TypeScript client → Python server over a Unix socket (%s)",
@@ -193,3 +202,63 @@ describe.each<StreamBinding>(["native", "jsonrpc2"])(
     });
   },
 );
+
+describe("Python client → TypeScript server over a Unix socket", () => {
+  let tmp: ReturnType<typeof privateDir>;
+
+  beforeEach(() => {
+    tmp = privateDir();
+  });
+
+  afterEach(() => {
+    tmp.remove();
+  });
+
+  it("passes every Python client scenario over the native binding", async () => {
+    const path = join(tmp.dir, "ts.sock");
+    const server = await spawnReady(tsServer, ["--bind", `unix:${path}`, "--heartbeat-ms", "300"]);
+    try {
+      const { stdout } = await promisify(execFile)(
+        python,
+        [
+          pyClient,
+          "--address",
+          `unix:${path}`,
+          "--heartbeat-ms",
+          "300",
+          "--server-pid",
+          String(server.pid),
+        ],
+        { timeout: 60_000 },
+      );
+      const results = stdout
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as { scenario: string; ok: boolean; detail: string });
+      expect(results.filter((r) => !r.ok)).toEqual([]);
+      expect(results).toHaveLength(10);
+    } finally {
+      await killAndWait(server, "SIGTERM");
+    }
+  });
+
+  it("a Python crystalmath client calls a TypeScript daemon over jsonrpc2, which shuts down on request", async () => {
+    const path = join(tmp.dir, "run", "crystalmath.sock");
+    const daemon = await spawnReady(tsDaemon, ["--socket", path]);
+    const exited = new Promise<number | null>((res) => daemon.once("exit", (code) => res(code)));
+    try {
+      const { stdout } = await promisify(execFile)(python, [pyCrystalClient, "--socket", path], {
+        timeout: 60_000,
+      });
+      expect(JSON.parse(stdout)).toEqual({
+        pong: true,
+        protocol: "json-rpc-2.0",
+        transport: "unix-socket",
+        action: "shutdown",
+      });
+      expect(await exited).toBe(0);
+    } finally {
+      await killAndWait(daemon);
+    }
+  });
+});
