@@ -262,6 +262,12 @@ async function main(): Promise<void> {
     })) {
       emitLine(l);
     }
+
+    // Issue 4: command frames (PoppoBuilder's wire), the poppo SDK vs a hand-written client.
+    const { runCommandFrameScenario } = await import("./scenarios/command-frames.js");
+    for (const l of await runCommandFrameScenario({ dir, servers, closers, echoOptions })) {
+      emitLine(l);
+    }
   } finally {
     await cleanup();
     process.off("SIGINT", onSignal);
