@@ -87,7 +87,8 @@ function assertStreamBinding(binding: BindingName): StreamBinding {
  * vscode-jsonrpc). Connects on the first call and again after the connection dropped (a
  * restarted server is found by the next call); a call made while nothing listens fails with
  * `Code.Unavailable` naming the endpoint. Calls in flight when the connection drops fail with
- * `Code.Unavailable` (jsonrpc2 at once; native within 3 heartbeat intervals).
+ * `Code.Unavailable` at once (a server that hangs without closing is found by the native
+ * binding's heartbeats within 3 intervals).
  *
  * The transport owns its channel: `close()` fails pending calls and closes the connection.
  *
