@@ -13,7 +13,7 @@ import {
   getOption,
   type JsonObject,
   type JsonValue,
-  type Message,
+  type MessageShape,
   toJson,
 } from "@bufbuild/protobuf";
 import { Code, IpcError, protoipcOptions } from "@protoipc/runtime";
@@ -43,8 +43,8 @@ function valueFieldOf(desc: DescMessage): DescField | null {
  * The JSON of `message` on a command-frame wire: its proto3 JSON object, or, when the message
  * sets `json_value_field`, that field's JSON (an empty object when unset).
  */
-export function messageToWire(desc: DescMessage, message: Message): JsonValue {
-  const json = toJson(desc, message as never) as JsonObject;
+export function messageToWire<D extends DescMessage>(desc: D, message: MessageShape<D>): JsonValue {
+  const json = toJson(desc, message) as JsonObject;
   const field = valueFieldOf(desc);
   if (field === null) return json;
   return json[field.jsonName] ?? {};
@@ -56,15 +56,11 @@ export function messageToWire(desc: DescMessage, message: Message): JsonValue {
  *
  * @throws IpcError Code.InvalidArgument naming the type when `json` does not fit the message
  */
-export function messageFromWire(desc: DescMessage, json: unknown): Message {
+export function messageFromWire<D extends DescMessage>(desc: D, json: unknown): MessageShape<D> {
   if (json === undefined || json === null) return create(desc);
   const field = valueFieldOf(desc);
   try {
-    return fromJson(
-      desc,
-      (field === null ? json : { [field.jsonName]: json }) as JsonValue,
-      READ,
-    ) as Message;
+    return fromJson(desc, (field === null ? json : { [field.jsonName]: json }) as JsonValue, READ);
   } catch (e) {
     throw new IpcError(
       `cannot read ${desc.typeName} from JSON: ${(e as Error).message}`,
@@ -109,10 +105,10 @@ function eventFieldsOf(desc: DescMessage): EventFields {
  *
  * @throws IpcError Code.InvalidArgument when the message does not fit the item type
  */
-export function eventFromWire(
-  desc: DescMessage,
+export function eventFromWire<D extends DescMessage>(
+  desc: D,
   message: Readonly<Record<string, unknown>>,
-): Message {
+): MessageShape<D> {
   const { event, byWireName } = eventFieldsOf(desc);
   const json: Record<string, unknown> = {};
   for (const f of desc.fields) {
@@ -128,7 +124,10 @@ export function eventFromWire(
 }
 
 /** The `event` message fields (`event`, `data`, `id`, ...) of a subscription item. */
-export function eventToWire(desc: DescMessage, item: Message): Record<string, unknown> {
+export function eventToWire<D extends DescMessage>(
+  desc: D,
+  item: MessageShape<D>,
+): Record<string, unknown> {
   const { event, toWireName } = eventFieldsOf(desc);
   const json = messageToWire(desc, item) as Record<string, unknown>;
   if (event === undefined) return json;
