@@ -118,6 +118,10 @@ async def test_raw_peer_gets_wire_names_positional_params_and_errors(served: tup
         c.send({"jsonrpc": "1.0", "id": 4, "method": "fetch_jobs"})
         assert (await c.receive())["error"]["code"] == -32600
 
+        c.send_raw(b'[{"jsonrpc":"2.0","id":9,"method":"fetch_jobs"}]')
+        batch = await c.receive()
+        assert batch["id"] is None and batch["error"]["code"] == -32600
+
         # A notification runs its handler and gets no response: the next response is id 5's.
         c.send({"jsonrpc": "2.0", "method": "jobs.cancel", "params": {"job_id": "j7"}})
         c.send({"jsonrpc": "2.0", "id": 5, "method": "fetch_jobs", "params": {"limit": 0}})

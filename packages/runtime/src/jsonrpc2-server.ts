@@ -214,15 +214,11 @@ class JsonRpcServer implements ServerTransport {
       return;
     }
     if (Array.isArray(msg)) {
-      if (msg.length === 0) {
-        this.reply(peer, null, undefined, {
-          code: JsonRpcErrorCode.InvalidRequest,
-          message: "empty batch",
-        });
-        return;
-      }
-      // Batches are answered one response per request (JSON-RPC 2.0 allows any order).
-      for (const m of msg) this.onMessage(peer, m);
+      // JSON-RPC batches are not used by LSP-style peers (nor by crystalmath): refused.
+      this.reply(peer, null, undefined, {
+        code: JsonRpcErrorCode.InvalidRequest,
+        message: "batch requests are not supported",
+      });
       return;
     }
     this.onMessage(peer, msg);

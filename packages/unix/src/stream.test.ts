@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { Code, createClient, createServer, type IpcError } from "@protoipc/runtime";
 import { TestService } from "@protoipc/runtime/testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { createContentLengthFramer } from "./content-length-framer.js";
 import { assertSocketPath, isNamedPipePath, namedPipePath } from "./endpoint.js";
 import {
   createStreamServerTransport,
@@ -81,6 +82,49 @@ describe.each<StreamBinding>(["native", "jsonrpc2"])("a malformed stream (%s)", 
     } finally {
       await good.close();
       await server.close();
+    }
+  });
+});
+
+describe("jsonrpc2 on the wire", () => {
+  it("refuses a batch with InvalidRequest and answers the next request", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "protoipc-unix-"));
+    const path = join(dir, "s.sock");
+    const server = createServer(
+      createStreamServerTransport({ endpoint: { path }, binding: "jsonrpc2" }),
+    );
+    server.register(TestService, { echo: (req) => ({ value: req.value }) });
+    await server.listen();
+    const socket = connect(path);
+    try {
+      const framer = createContentLengthFramer();
+      const decoder = framer.createDecoder();
+      const replies: unknown[] = [];
+      const two = new Promise<void>((resolve) => {
+        socket.on("data", (d: Buffer) => {
+          for (const f of decoder.push(d)) replies.push(JSON.parse(Buffer.from(f).toString()));
+          if (replies.length === 2) resolve();
+        });
+      });
+      for (const body of [
+        '[{"jsonrpc":"2.0","id":1,"method":"protoipc.test.TestService/Echo","params":["a"]}]',
+        '{"jsonrpc":"2.0","id":2,"method":"protoipc.test.TestService/Echo","params":{"value":"b"}}',
+      ]) {
+        for (const chunk of framer.encode(Buffer.from(body))) socket.write(chunk);
+      }
+      await two;
+      expect(replies).toEqual([
+        {
+          jsonrpc: "2.0",
+          id: null,
+          error: { code: -32600, message: "batch requests are not supported" },
+        },
+        { jsonrpc: "2.0", id: 2, result: "b" },
+      ]);
+    } finally {
+      socket.destroy();
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

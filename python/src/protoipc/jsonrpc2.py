@@ -815,12 +815,15 @@ class JsonRpcServerTransport(ServerTransport):
             )
             return
         if isinstance(msg, list):
-            if not msg:
-                self._reply(
-                    peer, None, error={"code": JsonRpcErrorCode.INVALID_REQUEST, "message": "empty batch"}
-                )
-            for m in msg:
-                self._on_message(peer, m)
+            # JSON-RPC batches are not used by LSP-style peers (nor by crystalmath): refused.
+            self._reply(
+                peer,
+                None,
+                error={
+                    "code": JsonRpcErrorCode.INVALID_REQUEST,
+                    "message": "batch requests are not supported",
+                },
+            )
             return
         self._on_message(peer, msg)
 

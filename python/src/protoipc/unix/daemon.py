@@ -372,6 +372,10 @@ async def connect_daemon(
     default ``<socket>.log``) when nothing answers, then pinging every ``poll_interval_ms``
     until it answers or ``startup_timeout_ms`` passes.
 
+    The daemon runs in its own session and outlives this process; it stays this process's
+    child, so if it exits while this process still runs it is reaped only when this process
+    ends (a zombie meanwhile).
+
     :raises IpcError: ``Code.UNAVAILABLE`` when nothing answers and there is no ``command``,
         when the command exits before answering (naming it, its exit code and the tail of its
         output), or does not answer in time (naming it)
