@@ -27,6 +27,10 @@ from protoipc.unix.command_frame_protocol import (
     code_from_wire,
     decode_command_frame_message,
     error_from_wire,
+    event_from_wire,
+    event_to_wire,
+    message_from_wire,
+    message_to_wire,
 )
 from protoipc.unix.length_prefix import create_length_prefix_framer
 
@@ -532,6 +536,25 @@ async def test_against_a_stand_in_of_the_existing_daemon(sock: str, cleanups: Cl
     with pytest.raises(IpcError) as e:
         await client(sock, cleanups).queue_status()  # HMAC against a token-only daemon
     assert e.value.code == Code.UNAUTHENTICATED
+
+
+def test_json_mapping_on_the_poppo_schema() -> None:
+    req = poppo_pb2.TaskListRequest(status="failed", limit=0)
+    assert message_to_wire(req) == {"status": "failed", "limit": 0}  # optional 0 is sent
+    r = message_from_wire(poppo_pb2.ProjectAddResponse, {"added": "/p", "n": [1, None]})
+    assert isinstance(r, poppo_pb2.ProjectAddResponse)
+    assert message_to_wire(r) == {"added": "/p", "n": [1, None]}
+    assert message_to_wire(poppo_pb2.ProjectAddResponse()) == {}
+    with pytest.raises(IpcError) as e:
+        message_from_wire(poppo_pb2.WorkerScaleRequest, {"count": "many"})
+    assert e.value.code == Code.INVALID_ARGUMENT
+    assert "poppo.v1.WorkerScaleRequest" in e.value.raw_message
+    unknown = event_from_wire(poppo_pb2.WatchEventsResponse, {"event": "galaxy.exploded"})
+    assert isinstance(unknown, poppo_pb2.WatchEventsResponse)
+    assert unknown.event == poppo_pb2.EVENT_NAME_UNSPECIFIED
+    item = poppo_pb2.WatchEventsResponse(event=poppo_pb2.EVENT_NAME_TASK_FAILED)
+    item.data.update({"taskId": "t"})
+    assert event_to_wire(item) == {"event": "task.failed", "data": {"taskId": "t"}}
 
 
 def test_default_socket_path() -> None:
