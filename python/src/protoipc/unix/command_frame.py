@@ -226,7 +226,7 @@ class CommandFrameClientTransport(ClientTransport):
                 reader, writer = await asyncio.open_unix_connection(self._path)
             else:
                 reader, writer = await asyncio.open_connection(self._host, self._port)
-        except OSError as e:
+        except (OSError, ValueError) as e:
             self._on_close(
                 conn,
                 IpcError(f"cannot connect to {self._description}: {e}", Code.UNAVAILABLE),
