@@ -538,6 +538,7 @@ describe("command-frame binding with the poppo SDK", () => {
     await first.server.close();
     // Nothing listens now: a call waits and retries with backoff until the server is back.
     const pending = poppo.daemonStatus({}, { timeoutMs: 10_000 });
+    pending.catch(() => {}); // awaited below; a failure must not surface as unhandled first
     await startServer(path);
     expect((await pending).status).toBe("running");
   });
@@ -580,15 +581,21 @@ describe("command-frame binding with the poppo SDK", () => {
     cleanups.push(() => first.close());
     const poppo = client(path, { reconnect: { initialDelayMs: 20, maxDelayMs: 200 } });
     // logs.tail is NO_SIDE_EFFECTS in the schema; task.cancel is not.
-    const tail = poppo.logsTail({ lines: 5 }, { timeoutMs: 10_000 });
-    const cancel = poppo.taskCancel({ taskId: "t" }, { timeoutMs: 10_000 });
-    cancel.catch(() => {});
+    // The restarted daemon has no logsTail handler: UNIMPLEMENTED proves the command reached it.
+    const tail = expectIpcError(
+      poppo.logsTail({ lines: 5 }, { timeoutMs: 10_000 }),
+      Code.Unimplemented,
+      /LogsTail/,
+    );
+    const cancel = expectIpcError(
+      poppo.taskCancel({ taskId: "t" }, { timeoutMs: 10_000 }),
+      Code.Unavailable,
+    );
     await started;
     await first.close();
-    await expectIpcError(cancel, Code.Unavailable);
+    await cancel;
     await startServer(path);
-    // The restarted daemon has no logsTail handler: UNIMPLEMENTED proves the command reached it.
-    await expectIpcError(tail, Code.Unimplemented, /logs.tail|LogsTail/);
+    await tail;
   });
 
   it("fails calls with Unavailable when nothing listens until the deadline", async () => {
