@@ -15,6 +15,8 @@ fi
 packages=(python)
 [ -f packages/pixels-sdk/python/pyproject.toml ] && packages+=(packages/pixels-sdk/python)
 [ -f packages/hydra-sdk/python/pyproject.toml ] && packages+=(packages/hydra-sdk/python)
+[ -f packages/poppo-sdk/python/pyproject.toml ] && packages+=(packages/poppo-sdk/python)
+[ -f packages/crystalmath-sdk/python/pyproject.toml ] && packages+=(packages/crystalmath-sdk/python)
 [ -f examples/pixels-demo/backend-py/pyproject.toml ] && packages+=(examples/pixels-demo/backend-py)
 
 stamp_input="$(cat python/requirements-dev.txt; printf '%s\n' "${packages[@]}"; for p in "${packages[@]}"; do cat "$p/pyproject.toml" 2>/dev/null; done)"

@@ -274,6 +274,23 @@ async function main(): Promise<void> {
       }
       await runTaggedBindingScenarios({ dir, servers, closers, durationMs, warmupMs, repetitions });
     }
+    // Issue 4: Unix-socket streams (native vs a raw Node echo and grpc-js; jsonrpc2 vs vscode-jsonrpc).
+    const { runUnixScenarios } = await import("./scenarios/unix-streams.js");
+    for (const l of await runUnixScenarios({
+      dir,
+      servers,
+      closers,
+      echoOptions,
+      grpcEcho: grpc.echo,
+    })) {
+      emitLine(l);
+    }
+
+    // Issue 4: command frames (PoppoBuilder's wire), the poppo SDK vs a hand-written client.
+    const { runCommandFrameScenario } = await import("./scenarios/command-frames.js");
+    for (const l of await runCommandFrameScenario({ dir, servers, closers, echoOptions })) {
+      emitLine(l);
+    }
   } finally {
     await cleanup();
     process.off("SIGINT", onSignal);

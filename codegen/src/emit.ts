@@ -213,6 +213,9 @@ export function emitMethodEntry(
   if (validated.has(desc.input.typeName)) {
     f.print("      validateInput: ", validatorName(desc.input), ",");
   }
+  if (method.notification) {
+    f.print("      notification: true,");
+  }
   f.print("    },");
 }
 

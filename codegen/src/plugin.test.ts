@@ -265,6 +265,37 @@ describe("protoc-gen-ipc-es", () => {
     ]);
   });
 
+  it("prints binding jsonrpc2 and a notification method", () => {
+    const files = generate({
+      "j/v1/j.proto": `
+        syntax = "proto3";
+        package j.v1;
+        import "protoipc/v1/options.proto";
+        service Rpc {
+          option (protoipc.v1.service) = {binding: BINDING_JSONRPC2};
+          rpc Exit(ExitRequest) returns (ExitResponse) {
+            option (protoipc.v1.method) = {wire_name: "exit" notification: true};
+          }
+        }
+        message ExitRequest {}
+        message ExitResponse {}
+      `,
+    });
+    const lines = linesOf(files, "j/v1/j_ipc.ts");
+    expect(
+      block(lines, "export const Rpc = defineService<RpcClient, RpcHandler>({", 3),
+    ).toStrictEqual([
+      "export const Rpc = defineService<RpcClient, RpcHandler>({",
+      `  typeName: "j.v1.Rpc",`,
+      `  binding: "jsonrpc2",`,
+    ]);
+    expect(block(lines, "    exit: {", 10).slice(-3)).toStrictEqual([
+      `      wireName: "exit",`,
+      "      notification: true,",
+      "    },",
+    ]);
+  });
+
   it("resolves progress names fully qualified, relative and with a leading dot, across packages", () => {
     const common = `
       syntax = "proto3";

@@ -129,6 +129,9 @@ export function emitPyMethodDescriptor(
     if (file.validatedInputs.includes(model.desc.input)) {
       f.print(`validate_input=${pyValidatorName(model.desc.input)},`);
     }
+    if (model.notification) {
+      f.print("notification=True,");
+    }
   });
   f.print(")");
   f.print();

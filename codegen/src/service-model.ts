@@ -32,6 +32,8 @@ export interface MethodModel {
   readonly timeoutMs: number | undefined;
   /** Option `wire_name`; `undefined` when unset (empty). */
   readonly wireName: string | undefined;
+  /** Option `notification` (jsonrpc2: sent without an id, no response). */
+  readonly notification: boolean;
 }
 
 /**
@@ -123,6 +125,7 @@ export function resolveMethod(method: DescMethod, registry: Registry): MethodMod
     idempotency: resolveIdempotency(method),
     timeoutMs: options.timeoutMs === 0 ? undefined : options.timeoutMs,
     wireName: options.wireName === "" ? undefined : options.wireName,
+    notification: options.notification,
   };
 }
 
@@ -215,6 +218,10 @@ function resolveBinding(service: DescService, binding: protoipcOptions.Binding):
       return "tagged";
     case protoipcOptions.Binding.HYDRA:
       return "hydra";
+    case protoipcOptions.Binding.COMMAND_FRAME:
+      return "command_frame";
+    case protoipcOptions.Binding.JSONRPC2:
+      return "jsonrpc2";
     default:
       throw new Error(
         `${service} has binding ${binding}, which the protoipc generators do not know`,

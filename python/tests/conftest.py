@@ -11,6 +11,7 @@ import sys
 import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 import pytest
 
@@ -66,7 +67,7 @@ class Harness:
         await self.server.close()
 
 
-TRANSPORTS = ["memory", "zmq-ipc", "zmq-tcp", "router"]
+TRANSPORTS = ["memory", "zmq-ipc", "zmq-tcp", "router", "unix-native", "unix-jsonrpc2"]
 
 class HarnessMaker:
     """Starts harnesses on one transport kind; closes them all in teardown."""
@@ -108,6 +109,40 @@ class HarnessMaker:
                 create_router_client_transport,
                 router.address,
                 call_heartbeat_interval_ms=heartbeat_interval_ms,
+            )
+        elif self.kind.startswith("unix-"):
+            from protoipc.unix.content_length import create_content_length_framer
+            from protoipc.unix.stream import (
+                create_stream_server_transport,
+                create_stream_transport,
+                default_framer,
+            )
+
+            binding: Literal["native", "jsonrpc2"] = (
+                "jsonrpc2" if self.kind == "unix-jsonrpc2" else "native"
+            )
+            path = f"{self.directory}/stream-{len(self.harnesses)}.sock"
+            # The suite's limits are the native binding's 4 MiB, for jsonrpc2 too.
+            framer = default_framer("native") if binding == "native" else create_content_length_framer(
+                max_frame_bytes=4 * 1024 * 1024
+            )
+            server = protoipc.create_server(
+                create_stream_server_transport(
+                    path=path,
+                    binding=binding,
+                    framer=framer,
+                    heartbeat_interval_ms=heartbeat_interval_ms,
+                ),
+                interceptors=interceptors,
+            )
+            server.register(handler)
+            await server.listen()
+            connect = functools.partial(
+                create_stream_transport,
+                path=path,
+                binding=binding,
+                framer=framer,
+                heartbeat_interval_ms=heartbeat_interval_ms,
             )
         else:
             bind = (

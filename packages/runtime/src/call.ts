@@ -153,6 +153,8 @@ export interface ClientTransport {
 export interface Dispatcher {
   /** The registered method with the given path, `"/pkg.Service/Method"`. */
   lookup(path: string): AnyMethodDescriptor | undefined;
+  /** Every registered method (bindings that route by another name, such as jsonrpc2's `wire_name`). */
+  methods?(): readonly AnyMethodDescriptor[];
   /** Hex schema hashes of the registered services, by full name (sent in the native hello). */
   schemaHashes(): Record<string, string>;
   /**

@@ -20,9 +20,11 @@ export type IdempotencyLevel = "idempotency_unknown" | "no_side_effects" | "idem
 /**
  * A binding: how calls map to frames. `"native"`: the protobuf envelope; `"tagged"`: an existing
  * system's discriminated MessagePack/JSON maps (see `@protoipc/runtime/tagged`); `"hydra"`: AI
- * Hydra's JSON router envelope (PROTOCOLS.md §2, spoken by `@protoipc/router`).
+ * Hydra's JSON router envelope (PROTOCOLS.md §2, spoken by `@protoipc/router`); `"jsonrpc2"`:
+ * JSON-RPC 2.0 with LSP's cancellation and progress (`createJsonRpcClientTransport`);
+ * `"command_frame"`: JSON command frames (PoppoBuilder, `@protoipc/unix`).
  */
-export type BindingName = "native" | "tagged" | "hydra";
+export type BindingName = "native" | "tagged" | "hydra" | "jsonrpc2" | "command_frame";
 
 /**
  * A method as generated code describes it: everything the runtime needs to call or serve it.
@@ -62,6 +64,11 @@ export interface MethodDescriptor<
    * before the handler; a violation rejects the call with `Code.InvalidArgument`.
    */
   validateInput?(message: MessageShape<I>): Violation[];
+  /**
+   * jsonrpc2: the method is a JSON-RPC notification (option `notification`): sent without an
+   * id, resolved with an empty response once written; the server answers nothing.
+   */
+  readonly notification?: boolean;
   /** The service this method belongs to; set by {@link defineService}. */
   readonly service: ServiceDescriptor;
 }

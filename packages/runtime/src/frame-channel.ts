@@ -19,6 +19,11 @@ export interface ClientFrameHandlers {
    * The channel goes on reading.
    */
   onFrameError?(error: import("./error.js").IpcError): void;
+  /**
+   * The connection closed (stream transports; ZeroMQ has no such event). The channel may connect
+   * again on the next `send`; the binding fails the calls it sent on the closed connection.
+   */
+  onClosed?(): void;
 }
 
 /** One connection from a client to a server that carries frames. */
@@ -54,6 +59,11 @@ export interface ServerFrameHandlers {
    * first bytes (at most 64), so the binding can still name the call in an error reply.
    */
   onFrameError?(peer: FramePeer, error: import("./error.js").IpcError, head: Uint8Array): void;
+  /**
+   * `peer`'s connection closed (stream transports; ZeroMQ has no such event): the binding may
+   * end its calls at once instead of waiting for missed heartbeats.
+   */
+  onPeerClosed?(peer: FramePeer): void;
 }
 
 /** The listening side: many peers, frames addressed per peer. */

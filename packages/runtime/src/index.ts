@@ -16,6 +16,7 @@ export {
 export * as protoipcOptions from "./gen/protoipc/v1/options_pb.js";
 export * as routerSchema from "./gen/protoipc/v1/router_pb.js";
 export * from "./in-memory.js";
+export * from "./jsonrpc2-binding.js";
 export * from "./native-binding.js";
 export * from "./server.js";
 export * from "./validate.js";

@@ -113,6 +113,9 @@ class NativeClient implements ClientTransport {
     this.channel.start({
       onFrame: (frame) => this.onFrame(frame),
       onFrameError: (err) => this.onFrameError(err),
+      // Stream channels report a dropped connection: what was sent on it gets no answer.
+      onClosed: () =>
+        this.failAll(new IpcError("connection to the server closed", Code.Unavailable)),
     });
     this.lastReceived = Date.now();
     this.localHashes.set(first.service.typeName, first.service.schemaHash);

@@ -61,6 +61,7 @@ export function createServer(transport: ServerTransport, options: ServerOptions 
 
   const dispatcher: Dispatcher = {
     lookup: (path) => routes.get(path)?.method,
+    methods: () => Array.from(routes.values(), (r) => r.method),
     schemaHashes: () => hashes,
     invoke(method, message, init, sink) {
       return invoke(routes.get(method.path), method, message, init, sink, interceptors);

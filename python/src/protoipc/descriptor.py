@@ -74,6 +74,9 @@ class MethodDescriptor(Generic[I, O, P]):
     returns the violations, empty when the request is valid. Clients run it before sending
     (unless ``validate=False``), servers on receipt before the handler; a violation fails the
     call with ``Code.INVALID_ARGUMENT``."""
+    notification: bool = False
+    """jsonrpc2: the method is a JSON-RPC notification (option ``notification``): sent without
+    an id, resolved with an empty response once written; the server answers nothing."""
 
 
 @dataclass(frozen=True)
@@ -90,10 +93,12 @@ class ServiceDescriptor:
     exchanged in the native hello."""
     methods: tuple[MethodDescriptor[Any, Any, Any], ...]
     """The methods, in schema order."""
-    binding: Literal["native", "tagged", "hydra"] = "native"
-    """The binding (option ``binding``): ``"native"``, ``"tagged"`` (an existing system's
-    discriminated MessagePack/JSON maps, PROTOCOLS.md §1), or ``"hydra"`` (AI Hydra's JSON router
-    envelope, PROTOCOLS.md §2); transports may override it."""
+    binding: Literal["native", "tagged", "hydra", "jsonrpc2", "command_frame"] = "native"
+    """The binding (option ``binding``): ``"native"`` (protobuf envelope), ``"tagged"`` (an
+    existing system's discriminated MessagePack/JSON maps, PROTOCOLS.md §1), ``"hydra"`` (AI
+    Hydra's JSON router envelope, PROTOCOLS.md §2), ``"jsonrpc2"`` (JSON-RPC 2.0,
+    :mod:`protoipc.jsonrpc2`) or ``"command_frame"`` (JSON command frames,
+    :mod:`protoipc.unix.command_frame`); transports may override it."""
     default_timeout_ms: int = DEFAULT_TIMEOUT_MS
     """Deadline for calls whose caller and method give none, in milliseconds; default 30 000."""
     wire_name: str | None = None

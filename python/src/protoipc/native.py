@@ -287,6 +287,14 @@ class NativeClientTransport(ClientTransport):
             self._last_received = self._loop.time()
         _log.warning("protoipc: dropped a frame from the server: %s", error)
 
+    def on_closed(self) -> None:
+        """A stream channel's connection closed: what was sent on it gets no answer, so its
+        calls fail with ``Code.UNAVAILABLE`` at once (ZeroMQ channels never call this)."""
+        err = IpcError("connection to the server closed", Code.UNAVAILABLE)
+        calls, self._calls = self._calls, {}
+        for p in calls.values():
+            p.sink.on_error(err)
+
     def on_frame(self, frame: bytes) -> None:
         self._unanswered_heartbeats = 0
         if self._loop is not None:

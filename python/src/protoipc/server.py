@@ -302,6 +302,11 @@ class Server:
         route = self._routes.get(path)
         return route.method if route is not None else None
 
+    def methods(self) -> list[MethodDescriptor[Any, Any, Any]]:
+        """Every registered method (bindings that route by another name, such as jsonrpc2's
+        ``wire_name``)."""
+        return [route.method for route in self._routes.values()]
+
     def timeout_ms(self, method: MethodDescriptor[Any, Any, Any]) -> int:
         """The deadline of a request that carries none, in milliseconds: the method's
         ``timeout_ms``, else its service's ``default_timeout_ms``."""

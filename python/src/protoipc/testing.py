@@ -9,7 +9,8 @@ hash, written in the shape generated ``_ipc.py`` code has.
 - ``Missing`` (unary, never implemented)
 
 Run as ``python -m protoipc.testing --bind <endpoint> [--heartbeat-ms <n>]``, it serves
-:class:`ScriptedTestHandler` over ZeroMQ (like test/fixtures/test-server.ts), prints ``ready`` on
+:class:`ScriptedTestHandler` over ZeroMQ (like test/fixtures/test-server.ts), or over a Unix
+stream socket with ``--bind unix:<path> [--binding native|jsonrpc2]``, prints ``ready`` on
 stdout once listening, and exits 0 on SIGTERM or SIGINT.
 """
 
@@ -19,7 +20,7 @@ import argparse
 import asyncio
 import signal
 import sys
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import ClassVar
 
 from google.protobuf.message import Message
@@ -292,24 +293,58 @@ def deny_mallory(next: protoipc.CallNext) -> protoipc.CallNext:
     return run
 
 
-async def _serve(bind: str, heartbeat_ms: int, max_frame_bytes: int) -> None:
+def _transport(
+    bind: str, heartbeat_ms: int, max_frame_bytes: int, binding: str, on_close: Callable[[], None]
+) -> protoipc.ServerTransport:
+    if bind == "stdio:":
+        from protoipc.unix.content_length import create_content_length_framer
+        from protoipc.unix.stream import create_stdio_server_transport
+
+        return create_stdio_server_transport(
+            binding="jsonrpc2" if binding == "jsonrpc2" else "native",
+            framer=create_content_length_framer(max_frame_bytes=max_frame_bytes)
+            if binding == "jsonrpc2"
+            else None,
+            heartbeat_interval_ms=heartbeat_ms,
+            on_close=on_close,
+        )
+    if bind.startswith("unix:"):
+        from protoipc.unix.content_length import create_content_length_framer
+        from protoipc.unix.length_prefix import create_length_prefix_framer
+        from protoipc.unix.stream import create_stream_server_transport
+
+        jsonrpc = binding == "jsonrpc2"
+        return create_stream_server_transport(
+            path=bind[len("unix:") :],
+            binding="jsonrpc2" if jsonrpc else "native",
+            framer=create_content_length_framer(max_frame_bytes=max_frame_bytes)
+            if jsonrpc
+            else create_length_prefix_framer(max_frame_bytes=max_frame_bytes),
+            heartbeat_interval_ms=heartbeat_ms,
+        )
     from protoipc.zmq import create_zmq_server_transport
 
+    return create_zmq_server_transport(
+        bind, heartbeat_interval_ms=heartbeat_ms, max_frame_bytes=max_frame_bytes
+    )
+
+
+async def _serve(bind: str, heartbeat_ms: int, max_frame_bytes: int, binding: str) -> None:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     server = protoipc.create_server(
-        create_zmq_server_transport(
-            bind, heartbeat_interval_ms=heartbeat_ms, max_frame_bytes=max_frame_bytes
-        ),
+        _transport(bind, heartbeat_ms, max_frame_bytes, binding, stop.set),
         interceptors=[deny_mallory],
     )
     server.register(ScriptedTestHandler())
     try:
         await server.listen()
-        sys.stdout.write("ready\n")
-        sys.stdout.flush()
+        # Over stdio, stdout carries frames: announce readiness on stderr.
+        out = sys.stderr if bind == "stdio:" else sys.stdout
+        out.write("ready\n")
+        out.flush()
         await stop.wait()
     finally:
         await server.close()
@@ -321,13 +356,24 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m protoipc.testing", description="Serve TestService over ZeroMQ."
     )
-    parser.add_argument("--bind", required=True, help="ipc:///path or tcp://host:port")
+    parser.add_argument(
+        "--bind",
+        required=True,
+        help="ipc:///path or tcp://host:port (ZeroMQ), unix:/path (a Unix stream socket), or "
+        "stdio: (this process's stdin/stdout; `ready` then goes to stderr)",
+    )
+    parser.add_argument(
+        "--binding",
+        choices=["native", "jsonrpc2"],
+        default="native",
+        help="binding on a unix: socket (ZeroMQ is always native)",
+    )
     parser.add_argument("--heartbeat-ms", type=int, default=1000, help="heartbeat interval, ms")
     parser.add_argument(
         "--max-frame-bytes", type=int, default=4 * 1024 * 1024, help="largest frame, bytes"
     )
     args = parser.parse_args(argv)
-    asyncio.run(_serve(args.bind, args.heartbeat_ms, args.max_frame_bytes))
+    asyncio.run(_serve(args.bind, args.heartbeat_ms, args.max_frame_bytes, args.binding))
 
 
 if __name__ == "__main__":

@@ -25,31 +25,31 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import descriptor_pb2 as google_dot_protobuf_dot_descriptor__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19protoipc/v1/options.proto\x12\x0bprotoipc.v1\x1a google/protobuf/descriptor.proto\"\xbf\x01\n\x0eServiceOptions\x12.\n\x07\x62inding\x18\x01 \x01(\x0e\x32\x14.protoipc.v1.BindingR\x07\x62inding\x12,\n\x12\x64\x65\x66\x61ult_timeout_ms\x18\x02 \x01(\rR\x10\x64\x65\x66\x61ultTimeoutMs\x12\x1b\n\twire_name\x18\x03 \x01(\tR\x08wireName\x12\x32\n\x06tagged\x18\n \x01(\x0b\x32\x1a.protoipc.v1.TaggedServiceR\x06tagged\"~\n\rTaggedService\x12#\n\rrequest_union\x18\x01 \x01(\tR\x0crequestUnion\x12%\n\x0eresponse_union\x18\x02 \x01(\tR\rresponseUnion\x12!\n\x0cupdate_union\x18\x03 \x01(\tR\x0bupdateUnion\"\xc7\x01\n\rMethodOptions\x12+\n\x04kind\x18\x01 \x01(\x0e\x32\x17.protoipc.v1.MethodKindR\x04kind\x12\x1a\n\x08progress\x18\x02 \x01(\tR\x08progress\x12\x1d\n\ntimeout_ms\x18\x03 \x01(\rR\ttimeoutMs\x12\x1b\n\twire_name\x18\x04 \x01(\tR\x08wireName\x12\x31\n\x06tagged\x18\n \x01(\x0b\x32\x19.protoipc.v1.TaggedMethodR\x06tagged\"|\n\x0cTaggedMethod\x12\x1a\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\tR\x08\x61\x63\x63\x65pted\x12+\n\x11\x63orrelation_field\x18\x02 \x01(\tR\x10\x63orrelationField\x12#\n\rcancel_method\x18\x03 \x01(\tR\x0c\x63\x61ncelMethod\"\x89\x01\n\x0eMessageOptions\x12\x1b\n\twire_name\x18\x01 \x01(\tR\x08wireName\x12\x1d\n\njson_tuple\x18\x14 \x01(\x08R\tjsonTuple\x12;\n\x0ctagged_union\x18\n \x01(\x0b\x32\x18.protoipc.v1.TaggedUnionR\x0btaggedUnion\"3\n\x0bTaggedUnion\x12$\n\rdiscriminator\x18\x01 \x01(\tR\rdiscriminator\"\x92\x01\n\x0c\x46ieldOptions\x12!\n\x0c\x66ixed_length\x18\n \x01(\rR\x0b\x66ixedLength\x12 \n\x0b\x63orrelation\x18\x0b \x01(\x08R\x0b\x63orrelation\x12#\n\rerror_message\x18\x0c \x01(\x08R\x0c\x65rrorMessage\x12\x18\n\x07success\x18\r \x01(\x08R\x07success\"R\n\x10\x45numValueOptions\x12\x1b\n\twire_name\x18\x01 \x01(\tR\x08wireName\x12!\n\x0cwire_aliases\x18\x14 \x03(\tR\x0bwireAliases*]\n\x07\x42inding\x12\x17\n\x13\x42INDING_UNSPECIFIED\x10\x00\x12\x12\n\x0e\x42INDING_NATIVE\x10\x01\x12\x12\n\x0e\x42INDING_TAGGED\x10\x02\x12\x11\n\rBINDING_HYDRA\x10\x03*|\n\nMethodKind\x12\x1b\n\x17METHOD_KIND_UNSPECIFIED\x10\x00\x12\x15\n\x11METHOD_KIND_UNARY\x10\x01\x12 \n\x1cMETHOD_KIND_SERVER_STREAMING\x10\x02\x12\x18\n\x14METHOD_KIND_PROGRESS\x10\x03:X\n\x07service\x12\x1f.google.protobuf.ServiceOptions\x18\x88\x94\x03 \x01(\x0b\x32\x1b.protoipc.v1.ServiceOptionsR\x07service:T\n\x06method\x12\x1e.google.protobuf.MethodOptions\x18\x88\x94\x03 \x01(\x0b\x32\x1a.protoipc.v1.MethodOptionsR\x06method:X\n\x07message\x12\x1f.google.protobuf.MessageOptions\x18\x88\x94\x03 \x01(\x0b\x32\x1b.protoipc.v1.MessageOptionsR\x07message:P\n\x05\x66ield\x12\x1d.google.protobuf.FieldOptions\x18\x88\x94\x03 \x01(\x0b\x32\x19.protoipc.v1.FieldOptionsR\x05\x66ield:a\n\nenum_value\x12!.google.protobuf.EnumValueOptions\x18\x88\x94\x03 \x01(\x0b\x32\x1d.protoipc.v1.EnumValueOptionsR\tenumValueb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19protoipc/v1/options.proto\x12\x0bprotoipc.v1\x1a google/protobuf/descriptor.proto\"\xbf\x01\n\x0eServiceOptions\x12.\n\x07\x62inding\x18\x01 \x01(\x0e\x32\x14.protoipc.v1.BindingR\x07\x62inding\x12,\n\x12\x64\x65\x66\x61ult_timeout_ms\x18\x02 \x01(\rR\x10\x64\x65\x66\x61ultTimeoutMs\x12\x1b\n\twire_name\x18\x03 \x01(\tR\x08wireName\x12\x32\n\x06tagged\x18\n \x01(\x0b\x32\x1a.protoipc.v1.TaggedServiceR\x06tagged\"~\n\rTaggedService\x12#\n\rrequest_union\x18\x01 \x01(\tR\x0crequestUnion\x12%\n\x0eresponse_union\x18\x02 \x01(\tR\rresponseUnion\x12!\n\x0cupdate_union\x18\x03 \x01(\tR\x0bupdateUnion\"\xeb\x01\n\rMethodOptions\x12+\n\x04kind\x18\x01 \x01(\x0e\x32\x17.protoipc.v1.MethodKindR\x04kind\x12\x1a\n\x08progress\x18\x02 \x01(\tR\x08progress\x12\x1d\n\ntimeout_ms\x18\x03 \x01(\rR\ttimeoutMs\x12\x1b\n\twire_name\x18\x04 \x01(\tR\x08wireName\x12\"\n\x0cnotification\x18( \x01(\x08R\x0cnotification\x12\x31\n\x06tagged\x18\n \x01(\x0b\x32\x19.protoipc.v1.TaggedMethodR\x06tagged\"|\n\x0cTaggedMethod\x12\x1a\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\tR\x08\x61\x63\x63\x65pted\x12+\n\x11\x63orrelation_field\x18\x02 \x01(\tR\x10\x63orrelationField\x12#\n\rcancel_method\x18\x03 \x01(\tR\x0c\x63\x61ncelMethod\"\xb3\x01\n\x0eMessageOptions\x12\x1b\n\twire_name\x18\x01 \x01(\tR\x08wireName\x12\x1d\n\njson_tuple\x18\x14 \x01(\x08R\tjsonTuple\x12(\n\x10json_value_field\x18- \x01(\tR\x0ejsonValueField\x12;\n\x0ctagged_union\x18\n \x01(\x0b\x32\x18.protoipc.v1.TaggedUnionR\x0btaggedUnion\"3\n\x0bTaggedUnion\x12$\n\rdiscriminator\x18\x01 \x01(\tR\rdiscriminator\"\x92\x01\n\x0c\x46ieldOptions\x12!\n\x0c\x66ixed_length\x18\n \x01(\rR\x0b\x66ixedLength\x12 \n\x0b\x63orrelation\x18\x0b \x01(\x08R\x0b\x63orrelation\x12#\n\rerror_message\x18\x0c \x01(\x08R\x0c\x65rrorMessage\x12\x18\n\x07success\x18\r \x01(\x08R\x07success\"R\n\x10\x45numValueOptions\x12\x1b\n\twire_name\x18\x01 \x01(\tR\x08wireName\x12!\n\x0cwire_aliases\x18\x14 \x03(\tR\x0bwireAliases*\x8e\x01\n\x07\x42inding\x12\x17\n\x13\x42INDING_UNSPECIFIED\x10\x00\x12\x12\n\x0e\x42INDING_NATIVE\x10\x01\x12\x12\n\x0e\x42INDING_TAGGED\x10\x02\x12\x11\n\rBINDING_HYDRA\x10\x03\x12\x14\n\x10\x42INDING_JSONRPC2\x10\x04\x12\x19\n\x15\x42INDING_COMMAND_FRAME\x10\x05*|\n\nMethodKind\x12\x1b\n\x17METHOD_KIND_UNSPECIFIED\x10\x00\x12\x15\n\x11METHOD_KIND_UNARY\x10\x01\x12 \n\x1cMETHOD_KIND_SERVER_STREAMING\x10\x02\x12\x18\n\x14METHOD_KIND_PROGRESS\x10\x03:X\n\x07service\x12\x1f.google.protobuf.ServiceOptions\x18\x88\x94\x03 \x01(\x0b\x32\x1b.protoipc.v1.ServiceOptionsR\x07service:T\n\x06method\x12\x1e.google.protobuf.MethodOptions\x18\x88\x94\x03 \x01(\x0b\x32\x1a.protoipc.v1.MethodOptionsR\x06method:X\n\x07message\x12\x1f.google.protobuf.MessageOptions\x18\x88\x94\x03 \x01(\x0b\x32\x1b.protoipc.v1.MessageOptionsR\x07message:P\n\x05\x66ield\x12\x1d.google.protobuf.FieldOptions\x18\x88\x94\x03 \x01(\x0b\x32\x19.protoipc.v1.FieldOptionsR\x05\x66ield:a\n\nenum_value\x12!.google.protobuf.EnumValueOptions\x18\x88\x94\x03 \x01(\x0b\x32\x1d.protoipc.v1.EnumValueOptionsR\tenumValueb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'protoipc.v1.options_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_BINDING']._serialized_start=1152
-  _globals['_BINDING']._serialized_end=1245
-  _globals['_METHODKIND']._serialized_start=1247
-  _globals['_METHODKIND']._serialized_end=1371
+  _globals['_BINDING']._serialized_start=1231
+  _globals['_BINDING']._serialized_end=1373
+  _globals['_METHODKIND']._serialized_start=1375
+  _globals['_METHODKIND']._serialized_end=1499
   _globals['_SERVICEOPTIONS']._serialized_start=77
   _globals['_SERVICEOPTIONS']._serialized_end=268
   _globals['_TAGGEDSERVICE']._serialized_start=270
   _globals['_TAGGEDSERVICE']._serialized_end=396
   _globals['_METHODOPTIONS']._serialized_start=399
-  _globals['_METHODOPTIONS']._serialized_end=598
-  _globals['_TAGGEDMETHOD']._serialized_start=600
-  _globals['_TAGGEDMETHOD']._serialized_end=724
-  _globals['_MESSAGEOPTIONS']._serialized_start=727
-  _globals['_MESSAGEOPTIONS']._serialized_end=864
-  _globals['_TAGGEDUNION']._serialized_start=866
-  _globals['_TAGGEDUNION']._serialized_end=917
-  _globals['_FIELDOPTIONS']._serialized_start=920
-  _globals['_FIELDOPTIONS']._serialized_end=1066
-  _globals['_ENUMVALUEOPTIONS']._serialized_start=1068
-  _globals['_ENUMVALUEOPTIONS']._serialized_end=1150
+  _globals['_METHODOPTIONS']._serialized_end=634
+  _globals['_TAGGEDMETHOD']._serialized_start=636
+  _globals['_TAGGEDMETHOD']._serialized_end=760
+  _globals['_MESSAGEOPTIONS']._serialized_start=763
+  _globals['_MESSAGEOPTIONS']._serialized_end=942
+  _globals['_TAGGEDUNION']._serialized_start=944
+  _globals['_TAGGEDUNION']._serialized_end=995
+  _globals['_FIELDOPTIONS']._serialized_start=998
+  _globals['_FIELDOPTIONS']._serialized_end=1144
+  _globals['_ENUMVALUEOPTIONS']._serialized_start=1146
+  _globals['_ENUMVALUEOPTIONS']._serialized_end=1228
 # @@protoc_insertion_point(module_scope)

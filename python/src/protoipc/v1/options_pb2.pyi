@@ -14,6 +14,8 @@ class Binding(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     BINDING_NATIVE: _ClassVar[Binding]
     BINDING_TAGGED: _ClassVar[Binding]
     BINDING_HYDRA: _ClassVar[Binding]
+    BINDING_JSONRPC2: _ClassVar[Binding]
+    BINDING_COMMAND_FRAME: _ClassVar[Binding]
 
 class MethodKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -25,6 +27,8 @@ BINDING_UNSPECIFIED: Binding
 BINDING_NATIVE: Binding
 BINDING_TAGGED: Binding
 BINDING_HYDRA: Binding
+BINDING_JSONRPC2: Binding
+BINDING_COMMAND_FRAME: Binding
 METHOD_KIND_UNSPECIFIED: MethodKind
 METHOD_KIND_UNARY: MethodKind
 METHOD_KIND_SERVER_STREAMING: MethodKind
@@ -63,18 +67,20 @@ class TaggedService(_message.Message):
     def __init__(self, request_union: _Optional[str] = ..., response_union: _Optional[str] = ..., update_union: _Optional[str] = ...) -> None: ...
 
 class MethodOptions(_message.Message):
-    __slots__ = ("kind", "progress", "timeout_ms", "wire_name", "tagged")
+    __slots__ = ("kind", "progress", "timeout_ms", "wire_name", "notification", "tagged")
     KIND_FIELD_NUMBER: _ClassVar[int]
     PROGRESS_FIELD_NUMBER: _ClassVar[int]
     TIMEOUT_MS_FIELD_NUMBER: _ClassVar[int]
     WIRE_NAME_FIELD_NUMBER: _ClassVar[int]
+    NOTIFICATION_FIELD_NUMBER: _ClassVar[int]
     TAGGED_FIELD_NUMBER: _ClassVar[int]
     kind: MethodKind
     progress: str
     timeout_ms: int
     wire_name: str
+    notification: bool
     tagged: TaggedMethod
-    def __init__(self, kind: _Optional[_Union[MethodKind, str]] = ..., progress: _Optional[str] = ..., timeout_ms: _Optional[int] = ..., wire_name: _Optional[str] = ..., tagged: _Optional[_Union[TaggedMethod, _Mapping]] = ...) -> None: ...
+    def __init__(self, kind: _Optional[_Union[MethodKind, str]] = ..., progress: _Optional[str] = ..., timeout_ms: _Optional[int] = ..., wire_name: _Optional[str] = ..., notification: _Optional[bool] = ..., tagged: _Optional[_Union[TaggedMethod, _Mapping]] = ...) -> None: ...
 
 class TaggedMethod(_message.Message):
     __slots__ = ("accepted", "correlation_field", "cancel_method")
@@ -87,14 +93,16 @@ class TaggedMethod(_message.Message):
     def __init__(self, accepted: _Optional[str] = ..., correlation_field: _Optional[str] = ..., cancel_method: _Optional[str] = ...) -> None: ...
 
 class MessageOptions(_message.Message):
-    __slots__ = ("wire_name", "json_tuple", "tagged_union")
+    __slots__ = ("wire_name", "json_tuple", "json_value_field", "tagged_union")
     WIRE_NAME_FIELD_NUMBER: _ClassVar[int]
     JSON_TUPLE_FIELD_NUMBER: _ClassVar[int]
+    JSON_VALUE_FIELD_FIELD_NUMBER: _ClassVar[int]
     TAGGED_UNION_FIELD_NUMBER: _ClassVar[int]
     wire_name: str
     json_tuple: bool
+    json_value_field: str
     tagged_union: TaggedUnion
-    def __init__(self, wire_name: _Optional[str] = ..., json_tuple: _Optional[bool] = ..., tagged_union: _Optional[_Union[TaggedUnion, _Mapping]] = ...) -> None: ...
+    def __init__(self, wire_name: _Optional[str] = ..., json_tuple: _Optional[bool] = ..., json_value_field: _Optional[str] = ..., tagged_union: _Optional[_Union[TaggedUnion, _Mapping]] = ...) -> None: ...
 
 class TaggedUnion(_message.Message):
     __slots__ = ("discriminator",)

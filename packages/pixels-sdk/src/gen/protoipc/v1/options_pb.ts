@@ -19,7 +19,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file protoipc/v1/options.proto.
  */
 export const file_protoipc_v1_options: GenFile = /*@__PURE__*/
-  fileDesc("Chlwcm90b2lwYy92MS9vcHRpb25zLnByb3RvEgtwcm90b2lwYy52MSKSAQoOU2VydmljZU9wdGlvbnMSJQoHYmluZGluZxgBIAEoDjIULnByb3RvaXBjLnYxLkJpbmRpbmcSGgoSZGVmYXVsdF90aW1lb3V0X21zGAIgASgNEhEKCXdpcmVfbmFtZRgDIAEoCRIqCgZ0YWdnZWQYCiABKAsyGi5wcm90b2lwYy52MS5UYWdnZWRTZXJ2aWNlIlQKDVRhZ2dlZFNlcnZpY2USFQoNcmVxdWVzdF91bmlvbhgBIAEoCRIWCg5yZXNwb25zZV91bmlvbhgCIAEoCRIUCgx1cGRhdGVfdW5pb24YAyABKAkimgEKDU1ldGhvZE9wdGlvbnMSJQoEa2luZBgBIAEoDjIXLnByb3RvaXBjLnYxLk1ldGhvZEtpbmQSEAoIcHJvZ3Jlc3MYAiABKAkSEgoKdGltZW91dF9tcxgDIAEoDRIRCgl3aXJlX25hbWUYBCABKAkSKQoGdGFnZ2VkGAogASgLMhkucHJvdG9pcGMudjEuVGFnZ2VkTWV0aG9kIlIKDFRhZ2dlZE1ldGhvZBIQCghhY2NlcHRlZBgBIAEoCRIZChFjb3JyZWxhdGlvbl9maWVsZBgCIAEoCRIVCg1jYW5jZWxfbWV0aG9kGAMgASgJImcKDk1lc3NhZ2VPcHRpb25zEhEKCXdpcmVfbmFtZRgBIAEoCRISCgpqc29uX3R1cGxlGBQgASgIEi4KDHRhZ2dlZF91bmlvbhgKIAEoCzIYLnByb3RvaXBjLnYxLlRhZ2dlZFVuaW9uIiQKC1RhZ2dlZFVuaW9uEhUKDWRpc2NyaW1pbmF0b3IYASABKAkiYQoMRmllbGRPcHRpb25zEhQKDGZpeGVkX2xlbmd0aBgKIAEoDRITCgtjb3JyZWxhdGlvbhgLIAEoCBIVCg1lcnJvcl9tZXNzYWdlGAwgASgIEg8KB3N1Y2Nlc3MYDSABKAgiOwoQRW51bVZhbHVlT3B0aW9ucxIRCgl3aXJlX25hbWUYASABKAkSFAoMd2lyZV9hbGlhc2VzGBQgAygJKl0KB0JpbmRpbmcSFwoTQklORElOR19VTlNQRUNJRklFRBAAEhIKDkJJTkRJTkdfTkFUSVZFEAESEgoOQklORElOR19UQUdHRUQQAhIRCg1CSU5ESU5HX0hZRFJBEAMqfAoKTWV0aG9kS2luZBIbChdNRVRIT0RfS0lORF9VTlNQRUNJRklFRBAAEhUKEU1FVEhPRF9LSU5EX1VOQVJZEAESIAocTUVUSE9EX0tJTkRfU0VSVkVSX1NUUkVBTUlORxACEhgKFE1FVEhPRF9LSU5EX1BST0dSRVNTEAM6WAoHc2VydmljZRIfLmdvb2dsZS5wcm90b2J1Zi5TZXJ2aWNlT3B0aW9ucxiIlAMgASgLMhsucHJvdG9pcGMudjEuU2VydmljZU9wdGlvbnNSB3NlcnZpY2U6VAoGbWV0aG9kEh4uZ29vZ2xlLnByb3RvYnVmLk1ldGhvZE9wdGlvbnMYiJQDIAEoCzIaLnByb3RvaXBjLnYxLk1ldGhvZE9wdGlvbnNSBm1ldGhvZDpYCgdtZXNzYWdlEh8uZ29vZ2xlLnByb3RvYnVmLk1lc3NhZ2VPcHRpb25zGIiUAyABKAsyGy5wcm90b2lwYy52MS5NZXNzYWdlT3B0aW9uc1IHbWVzc2FnZTpQCgVmaWVsZBIdLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE9wdGlvbnMYiJQDIAEoCzIZLnByb3RvaXBjLnYxLkZpZWxkT3B0aW9uc1IFZmllbGQ6YQoKZW51bV92YWx1ZRIhLmdvb2dsZS5wcm90b2J1Zi5FbnVtVmFsdWVPcHRpb25zGIiUAyABKAsyHS5wcm90b2lwYy52MS5FbnVtVmFsdWVPcHRpb25zUgllbnVtVmFsdWViBnByb3RvMw", [file_google_protobuf_descriptor]);
+  fileDesc("Chlwcm90b2lwYy92MS9vcHRpb25zLnByb3RvEgtwcm90b2lwYy52MSKSAQoOU2VydmljZU9wdGlvbnMSJQoHYmluZGluZxgBIAEoDjIULnByb3RvaXBjLnYxLkJpbmRpbmcSGgoSZGVmYXVsdF90aW1lb3V0X21zGAIgASgNEhEKCXdpcmVfbmFtZRgDIAEoCRIqCgZ0YWdnZWQYCiABKAsyGi5wcm90b2lwYy52MS5UYWdnZWRTZXJ2aWNlIlQKDVRhZ2dlZFNlcnZpY2USFQoNcmVxdWVzdF91bmlvbhgBIAEoCRIWCg5yZXNwb25zZV91bmlvbhgCIAEoCRIUCgx1cGRhdGVfdW5pb24YAyABKAkisAEKDU1ldGhvZE9wdGlvbnMSJQoEa2luZBgBIAEoDjIXLnByb3RvaXBjLnYxLk1ldGhvZEtpbmQSEAoIcHJvZ3Jlc3MYAiABKAkSEgoKdGltZW91dF9tcxgDIAEoDRIRCgl3aXJlX25hbWUYBCABKAkSFAoMbm90aWZpY2F0aW9uGCggASgIEikKBnRhZ2dlZBgKIAEoCzIZLnByb3RvaXBjLnYxLlRhZ2dlZE1ldGhvZCJSCgxUYWdnZWRNZXRob2QSEAoIYWNjZXB0ZWQYASABKAkSGQoRY29ycmVsYXRpb25fZmllbGQYAiABKAkSFQoNY2FuY2VsX21ldGhvZBgDIAEoCSKBAQoOTWVzc2FnZU9wdGlvbnMSEQoJd2lyZV9uYW1lGAEgASgJEhIKCmpzb25fdHVwbGUYFCABKAgSGAoQanNvbl92YWx1ZV9maWVsZBgtIAEoCRIuCgx0YWdnZWRfdW5pb24YCiABKAsyGC5wcm90b2lwYy52MS5UYWdnZWRVbmlvbiIkCgtUYWdnZWRVbmlvbhIVCg1kaXNjcmltaW5hdG9yGAEgASgJImEKDEZpZWxkT3B0aW9ucxIUCgxmaXhlZF9sZW5ndGgYCiABKA0SEwoLY29ycmVsYXRpb24YCyABKAgSFQoNZXJyb3JfbWVzc2FnZRgMIAEoCBIPCgdzdWNjZXNzGA0gASgIIjsKEEVudW1WYWx1ZU9wdGlvbnMSEQoJd2lyZV9uYW1lGAEgASgJEhQKDHdpcmVfYWxpYXNlcxgUIAMoCSqOAQoHQmluZGluZxIXChNCSU5ESU5HX1VOU1BFQ0lGSUVEEAASEgoOQklORElOR19OQVRJVkUQARISCg5CSU5ESU5HX1RBR0dFRBACEhEKDUJJTkRJTkdfSFlEUkEQAxIUChBCSU5ESU5HX0pTT05SUEMyEAQSGQoVQklORElOR19DT01NQU5EX0ZSQU1FEAUqfAoKTWV0aG9kS2luZBIbChdNRVRIT0RfS0lORF9VTlNQRUNJRklFRBAAEhUKEU1FVEhPRF9LSU5EX1VOQVJZEAESIAocTUVUSE9EX0tJTkRfU0VSVkVSX1NUUkVBTUlORxACEhgKFE1FVEhPRF9LSU5EX1BST0dSRVNTEAM6WAoHc2VydmljZRIfLmdvb2dsZS5wcm90b2J1Zi5TZXJ2aWNlT3B0aW9ucxiIlAMgASgLMhsucHJvdG9pcGMudjEuU2VydmljZU9wdGlvbnNSB3NlcnZpY2U6VAoGbWV0aG9kEh4uZ29vZ2xlLnByb3RvYnVmLk1ldGhvZE9wdGlvbnMYiJQDIAEoCzIaLnByb3RvaXBjLnYxLk1ldGhvZE9wdGlvbnNSBm1ldGhvZDpYCgdtZXNzYWdlEh8uZ29vZ2xlLnByb3RvYnVmLk1lc3NhZ2VPcHRpb25zGIiUAyABKAsyGy5wcm90b2lwYy52MS5NZXNzYWdlT3B0aW9uc1IHbWVzc2FnZTpQCgVmaWVsZBIdLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE9wdGlvbnMYiJQDIAEoCzIZLnByb3RvaXBjLnYxLkZpZWxkT3B0aW9uc1IFZmllbGQ6YQoKZW51bV92YWx1ZRIhLmdvb2dsZS5wcm90b2J1Zi5FbnVtVmFsdWVPcHRpb25zGIiUAyABKAsyHS5wcm90b2lwYy52MS5FbnVtVmFsdWVPcHRpb25zUgllbnVtVmFsdWViBnByb3RvMw", [file_google_protobuf_descriptor]);
 
 /**
  * ServiceOptions are set with `option (protoipc.v1.service) = { ... };`.
@@ -137,6 +137,15 @@ export type MethodOptions = Message<"protoipc.v1.MethodOptions"> & {
   wireName: string;
 
   /**
+   * BINDING_JSONRPC2: the rpc is a JSON-RPC notification. The client sends it without an id and
+   * the call resolves with an empty response once it is written; the server runs the handler and
+   * answers nothing. Its response type should be google.protobuf.Empty.
+   *
+   * @generated from field: bool notification = 40;
+   */
+  notification: boolean;
+
+  /**
    * For a progress method on BINDING_TAGGED: how the call maps to a job.
    *
    * @generated from field: protoipc.v1.TaggedMethod tagged = 10;
@@ -210,6 +219,16 @@ export type MessageOptions = Message<"protoipc.v1.MessageOptions"> & {
    * @generated from field: bool json_tuple = 20;
    */
   jsonTuple: boolean;
+
+  /**
+   * The name of this message's one field that stands for the whole JSON value on an existing
+   * wire, instead of the message's fields mapping to the value's keys: a free-form command
+   * `result` held in a google.protobuf.Struct field (BINDING_COMMAND_FRAME), or a JSON-RPC result
+   * that is a bare array, held in a repeated field (BINDING_JSONRPC2).
+   *
+   * @generated from field: string json_value_field = 45;
+   */
+  jsonValueField: string;
 
   /**
    * Marks a tagged union: a message whose single oneof lists the variants (each a message whose
@@ -361,6 +380,31 @@ export enum Binding {
    * @generated from enum value: BINDING_HYDRA = 3;
    */
   HYDRA = 3,
+
+  /**
+   * JSON-RPC 2.0 (crystalmath, PROTOCOLS.md §3; LSP's base protocol): each rpc is a JSON-RPC
+   * method named by its `wire_name` (else "<package>.<Service>/<Method>"); its request message is
+   * the `params` (an object in proto3 JSON with the schema's field names, or an array in field
+   * order) and its response the `result`. Cancellation is LSP's `$/cancelRequest`; a progress
+   * method's updates are `$/progress` notifications `{token, value}` for the request's
+   * `workDoneToken`. A message with `json_value_field` stands for that one field's JSON value.
+   *
+   * @generated from enum value: BINDING_JSONRPC2 = 4;
+   */
+  JSONRPC2 = 4,
+
+  /**
+   * Command frames (PoppoBuilder, PROTOCOLS.md §4): `[magic][u32 big-endian length][UTF-8 JSON]`
+   * frames on a stream socket, with welcome / auth / command / response / error / event
+   * messages. Each unary rpc is a command named by its `wire_name`; its request is the command's
+   * `args` and its response the `result`, both in proto3 JSON. A server-streaming rpc is the
+   * subscription to the server's broadcast events: its response message has an `event` field
+   * (an enum whose values carry the event names as `wire_name`, or a string), a `data` field and
+   * optionally an `id` field.
+   *
+   * @generated from enum value: BINDING_COMMAND_FRAME = 5;
+   */
+  COMMAND_FRAME = 5,
 }
 
 /**
