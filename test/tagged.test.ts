@@ -486,7 +486,12 @@ describe("Python client (create_zmq_tagged_transport) → TypeScript server on t
     const tmp = privateDir();
     dirs.push(tmp);
     const ep = { address: `ipc://${tmp.dir}/req.sock`, updates: `ipc://${tmp.dir}/pub.sock` };
-    const server = await spawnReady(tsTaggedServer, ["--bind", ep.address, "--updates", ep.updates]);
+    const server = await spawnReady(tsTaggedServer, [
+      "--bind",
+      ep.address,
+      "--updates",
+      ep.updates,
+    ]);
     children.push([server, "SIGTERM"]);
     const { stdout } = await promisify(execFile)(
       python,
