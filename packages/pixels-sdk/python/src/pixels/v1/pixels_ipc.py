@@ -19,9 +19,8 @@ _RE0 = _validate.compile_pattern("^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 def _walk_pixels_v1_GenerateRequest(m: pixels_pb2.GenerateRequest, out: list[_validate.Violation], up: _validate.PathNode | None) -> None:
     # id
     v1 = m.id
-    if v1 != "":
-        if not (_RE0.search(v1) is not None):
-            out.append(_validate.violation(up, _FIELDS_pixels_v1_GenerateRequest["id"], None, "string.pattern", "string.pattern", "does not match regex pattern `^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`"))
+    if not (_RE0.search(v1) is not None):
+        out.append(_validate.violation(up, _FIELDS_pixels_v1_GenerateRequest["id"], None, "string.pattern", "string.pattern", "does not match regex pattern `^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`"))
     # prompt
     v2 = m.prompt
     if len(v2) < 1:
@@ -146,7 +145,7 @@ PIXEL_SERVICE_PING: protoipc.MethodDescriptor[pixels_pb2.PingRequest, pixels_pb2
 
 PIXEL_SERVICE = protoipc.ServiceDescriptor(
     type_name="pixels.v1.PixelService",
-    schema_hash="61f58d5605f1f2ef74b617256b93c11e9953a06902cc84e90e748c6087c7b3d6",
+    schema_hash="00de81887bc026085945d819592fecee0b12955f452ca154329585c1637ba462",
     default_timeout_ms=30000,
     methods=(
         PIXEL_SERVICE_GENERATE,

@@ -23,9 +23,7 @@ const $re0 = new RegExp("^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", "u");
 function $walk_pixels_v1_GenerateRequest(m: GenerateRequest, out: Violation[], up: PathNode | undefined): void {
   { // id
     const v = m.id;
-    if (v !== "") {
-      if (!($re0.test(v))) out.push(violation(up, GenerateRequestSchema.field.id, undefined, "string.pattern", "string.pattern", "does not match regex pattern `^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`"));
-    }
+    if (!($re0.test(v))) out.push(violation(up, GenerateRequestSchema.field.id, undefined, "string.pattern", "string.pattern", "does not match regex pattern `^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`"));
   }
   { // prompt
     const v = m.prompt;
@@ -191,7 +189,7 @@ export const PixelService = defineService<PixelServiceClient, PixelServiceHandle
   typeName: "pixels.v1.PixelService",
   binding: "native",
   defaultTimeoutMs: 30000,
-  schemaHash: "61f58d5605f1f2ef74b617256b93c11e9953a06902cc84e90e748c6087c7b3d6",
+  schemaHash: "00de81887bc026085945d819592fecee0b12955f452ca154329585c1637ba462",
   methods: {
     generate: {
       name: "Generate",
