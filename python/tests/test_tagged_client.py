@@ -375,6 +375,15 @@ async def test_never_delivers_a_stale_reply(legacy: _Legacy) -> None:
     assert (await c.status()).version == "1.0.0"
 
 
+async def test_a_call_ended_in_flight_leaves_no_reply_for_the_next(legacy: _Legacy) -> None:
+    c = (await legacy("late-first")).client(request_timeout_ms=5000)
+    # The deadline ends the first status while its request is on the REQ socket: the socket is
+    # closed and reopened, so the reply withheld for it cannot reach the next call.
+    late = await _error(c.status(timeout_ms=300))
+    assert late.code == Code.DEADLINE_EXCEEDED
+    assert (await c.status()).version == "1.0.0"
+
+
 async def test_fails_past_max_queued_calls_and_a_dead_server_within_its_timeout() -> None:
     address = f"tcp://127.0.0.1:{_free_port()}"  # nothing listens
     async with create_zmq_tagged_transport(
