@@ -6,8 +6,9 @@
  * - a stand-in for the ORIGINAL dgx-pixels backend written with raw pyzmq + msgpack (REP + plain
  *   PUB), including fault modes that withhold replies (Lazy Pirate).
  */
-import type { ChildProcess } from "node:child_process";
+import { type ChildProcess, execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { create } from "@bufbuild/protobuf";
 import {
   type GenerateProgress,
@@ -45,6 +46,12 @@ const taggedServer = fileURLToPath(
 );
 const legacyServer = fileURLToPath(
   new URL("./fixtures/py_legacy_pixels_server.py", import.meta.url),
+);
+const tsTaggedServer = fileURLToPath(
+  new URL("./fixtures/ts-pixels-tagged-server.ts", import.meta.url),
+);
+const pyTaggedClient = fileURLToPath(
+  new URL("./fixtures/py_tagged_client_scenarios.py", import.meta.url),
 );
 
 /** Child processes and the signal that stops each. */
@@ -470,6 +477,39 @@ describe("generated pixels client → stand-in of the original dgx-pixels backen
       Code.Unavailable,
       Code.Unavailable,
       Code.ResourceExhausted,
+    ]);
+  });
+});
+
+describe("Python client (create_zmq_tagged_transport) → TypeScript server on the tagged binding, in its own process", () => {
+  it("passes every Python client scenario: unary, progress, job error, unimplemented, anonymous job, cancellation", async () => {
+    const tmp = privateDir();
+    dirs.push(tmp);
+    const ep = { address: `ipc://${tmp.dir}/req.sock`, updates: `ipc://${tmp.dir}/pub.sock` };
+    const server = await spawnReady(tsTaggedServer, [
+      "--bind",
+      ep.address,
+      "--updates",
+      ep.updates,
+    ]);
+    children.push([server, "SIGTERM"]);
+    const { stdout } = await promisify(execFile)(
+      python,
+      [pyTaggedClient, "--address", ep.address, "--updates", ep.updates],
+      { timeout: 60_000 },
+    );
+    const results = stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { scenario: string; ok: boolean; detail: string });
+    expect(results.filter((r) => !r.ok)).toEqual([]);
+    expect(results.map((r) => r.scenario)).toEqual([
+      "unary",
+      "progress_and_result",
+      "job_error",
+      "unimplemented",
+      "anonymous_job",
+      "task_cancellation_sends_cancel",
     ]);
   });
 });

@@ -49,6 +49,8 @@ __all__ = [
     "success_of",
     "tagged_service",
     "tagged_union",
+    "unwrap_progress",
+    "wrap_progress",
 ]
 
 TaggedFormat = Literal["msgpack", "json"]
@@ -683,4 +685,23 @@ def unwrap_progress(progress: Message) -> Message | None:
         if which is not None:
             value: Message = getattr(progress, which)
             return value
+    return None
+
+
+def wrap_progress(method: MethodDescriptor[Any, Any, Any], variant: Message) -> Message | None:
+    """The progress message of ``method`` holding ``variant``: the variant itself when it is the
+    progress type, else a progress message with the member of the variant's type set; ``None``
+    when the method has no progress type or none of its members has that type (the inverse of
+    :func:`unwrap_progress`)."""
+    cls = method.progress
+    if cls is None:
+        return None
+    desc = cls.DESCRIPTOR
+    if desc.full_name == variant.DESCRIPTOR.full_name:
+        return variant
+    for f in desc.fields:
+        if f.message_type is not None and f.message_type.full_name == variant.DESCRIPTOR.full_name:
+            progress: Message = cls()
+            getattr(progress, f.name).CopyFrom(variant)
+            return progress
     return None

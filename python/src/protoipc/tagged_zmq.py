@@ -1,4 +1,6 @@
-"""A protoipc server for the tagged binding over ZeroMQ: the dgx-pixels wire (PROTOCOLS.md §1).
+"""The tagged binding over ZeroMQ: the dgx-pixels wire (PROTOCOLS.md §1). This module holds the
+server transport; the client transport, :func:`create_zmq_tagged_transport`, lives in
+:mod:`protoipc.tagged_zmq_client` and is re-exported here.
 
 Requests arrive as tagged maps on a ROUTER socket (wire-compatible with the original's REP: a REQ
 client cannot tell the difference, and many clients' calls run concurrently instead of one at a
@@ -49,9 +51,15 @@ from protoipc.tagged import (
     unwrap_progress,
     variant_with,
 )
+from protoipc.tagged_zmq_client import ZmqTaggedClientTransport, create_zmq_tagged_transport
 from protoipc.transport import Dispatcher, ServerTransport
 
-__all__ = ["ZmqTaggedServerTransport", "create_zmq_tagged_server_transport"]
+__all__ = [
+    "ZmqTaggedClientTransport",
+    "ZmqTaggedServerTransport",
+    "create_zmq_tagged_server_transport",
+    "create_zmq_tagged_transport",
+]
 
 _log = logging.getLogger("protoipc")
 
