@@ -196,9 +196,12 @@ async def test_generated_client_and_server_through_protoipcs_router_in_hydra_mod
 
         # Typed broadcasts: a GameState under game_state_update reaches the subscribed client.
         seen: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        off = client_t.subscribe(
-            hydra_pb2.GameState, lambda s: seen.done() or seen.set_result(s.score)
-        )
+
+        def on_state(state: hydra_pb2.GameState) -> None:
+            if not seen.done():
+                seen.set_result(state.score)
+
+        off = client_t.subscribe(hydra_pb2.GameState, on_state)
         server_t.broadcast(hydra_pb2.GameState(score=99))
         assert await seen == 99
         off()
