@@ -198,6 +198,43 @@ function writeLenField(buf: Uint8Array, pos: number, tag: number, bytes: Uint8Ar
   return pos + bytes.byteLength;
 }
 
+/** Size of the slabs frames are cut from, in bytes. */
+const SLAB_BYTES = 64 * 1024;
+/** Frames larger than this get their own buffer. */
+const SLAB_MAX_FRAME_BYTES = 4096;
+let slab = new ArrayBuffer(SLAB_BYTES);
+let slabOffset = 0;
+
+/**
+ * Memory for one outgoing frame of `size` bytes. Small frames are cut from a shared slab rather
+ * than each getting its own ArrayBuffer: a typed array over 64 bytes has an off-heap backing store,
+ * so one per frame costs a malloc, a free and GC bookkeeping, which dominated the router's CPU per
+ * forwarded call. A slab's bytes are never handed out twice: once full, a new slab is started and
+ * the old one lives until its last frame is collected (also while libzmq still holds a zero-copy
+ * reference). The caller writes every byte.
+ */
+function allocFrame(size: number): Uint8Array {
+  if (size > SLAB_MAX_FRAME_BYTES) return new Uint8Array(size);
+  if (slabOffset + size > SLAB_BYTES) {
+    slab = new ArrayBuffer(SLAB_BYTES);
+    slabOffset = 0;
+  }
+  const frame = new Uint8Array(slab, slabOffset, size);
+  slabOffset += (size + 7) & ~7; // keep views 8-byte aligned
+  return frame;
+}
+
+/** UTF-8 bytes of a service name or topic; names seen often come from a small cache. */
+const utf8Cache = new Map<string, Uint8Array>();
+function utf8Of(s: string): Uint8Array {
+  let b = utf8Cache.get(s);
+  if (b === undefined) {
+    b = utf8.encode(s);
+    if (utf8Cache.size < 1024) utf8Cache.set(s, b);
+  }
+  return b;
+}
+
 /**
  * Encodes `RouterFrame{call: RouterCall{service, client, envelope}}` (field 5). `client` is the
  * caller's routing id between router and server, empty otherwise; `service` may be empty (the
@@ -208,12 +245,12 @@ export function encodeCallFrame(
   client: Uint8Array = EMPTY,
   service = "",
 ): Uint8Array {
-  const serviceBytes = service === "" ? EMPTY : utf8.encode(service);
+  const serviceBytes = service === "" ? EMPTY : utf8Of(service);
   const inner =
     lenFieldSize(serviceBytes.byteLength) +
     lenFieldSize(client.byteLength) +
     lenFieldSize(envelope.byteLength);
-  const out = new Uint8Array(1 + varintSize(inner) + inner);
+  const out = allocFrame(1 + varintSize(inner) + inner);
   out[0] = 0x2a; // field 5, LEN
   let pos = writeVarint(out, 1, inner);
   pos = writeLenField(out, pos, 0x0a, serviceBytes);
@@ -232,13 +269,13 @@ export function encodeBroadcastFrame(
   payload: Uint8Array,
   publisher: Uint8Array = EMPTY,
 ): Uint8Array {
-  const topicBytes = utf8.encode(topic);
+  const topicBytes = utf8Of(topic);
   const inner =
     lenFieldSize(topicBytes.byteLength) +
     (sequence === 0 ? 0 : 1 + varintSize(sequence)) +
     lenFieldSize(payload.byteLength) +
     lenFieldSize(publisher.byteLength);
-  const out = new Uint8Array(1 + varintSize(inner) + inner);
+  const out = allocFrame(1 + varintSize(inner) + inner);
   out[0] = 0x32; // field 6, LEN
   let pos = writeVarint(out, 1, inner);
   pos = writeLenField(out, pos, 0x0a, topicBytes);
