@@ -378,6 +378,14 @@ export function endsCall(kind: FrameKind): boolean {
   return kind === FrameKind.RESPONSE || kind === FrameKind.ERROR || kind === FrameKind.END;
 }
 
+/** Whether two routing ids are the same bytes (cheaper than comparing their hex strings). */
+export function sameId(a: Uint8Array, b: Uint8Array): boolean {
+  const n = a.byteLength;
+  if (n !== b.byteLength) return false;
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** Lowercase hex of a routing id. */
 export function hexOf(id: Uint8Array): string {
   return Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString("hex");

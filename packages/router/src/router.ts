@@ -37,6 +37,7 @@ import {
   type RouterFrameValue,
   roleFromWire,
   roleToWire,
+  sameId,
   serviceOfPath,
 } from "./router-frames.js";
 import {
@@ -205,6 +206,8 @@ class Router implements RouterHandle {
   private readonly socket: RouterSocket;
   private readonly events = new TypedEvents<RouterEvents>();
   private readonly registry = new Map<string, PeerRecord>();
+  /** The client whose reply was routed last (a cache for runs of replies; reset on any change). */
+  private lastCaller: PeerRecord | undefined;
   private readonly services = new Map<string, ServiceRecord>();
   private readonly topics = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
@@ -420,6 +423,7 @@ class Router implements RouterHandle {
         serving: new Set(),
       };
       this.registry.set(key, peer);
+      this.lastCaller = undefined;
       if (role === "server") {
         for (const s of peer.services) {
           let rec = this.services.get(s);
@@ -458,6 +462,7 @@ class Router implements RouterHandle {
   private remove(peer: PeerRecord, reason: string): void {
     if (this.registry.get(peer.key) !== peer) return;
     this.registry.delete(peer.key);
+    this.lastCaller = undefined;
     if (peer.role === "server") {
       for (const s of peer.services) {
         const rec = this.services.get(s);
@@ -569,7 +574,13 @@ class Router implements RouterHandle {
       this.counters.malformedFrames++;
       return;
     }
-    const record = this.registry.get(hexOf(call.client))?.made.get(head.requestId);
+    // Replies come in runs for one caller: reuse the last caller's record while the id matches.
+    let client = this.lastCaller;
+    if (client === undefined || !sameId(client.id, call.client)) {
+      client = this.registry.get(hexOf(call.client));
+      this.lastCaller = client;
+    }
+    const record = client?.made.get(head.requestId);
     if (record === undefined || record.server !== server) {
       this.counters.staleCallFrames++;
       return;
