@@ -307,47 +307,52 @@ const utf8Decoder = new TextDecoder();
  */
 export function peekEnvelopeHead(bytes: Uint8Array, withMethod = true): EnvelopeHead {
   const head: EnvelopeHead = { requestId: 0, kind: FrameKind.UNSPECIFIED, method: "" };
-  let pos = 0;
   const end = bytes.byteLength;
-  const varint = (): number => {
-    let result = 0;
-    let scale = 1;
-    for (let i = 0; i < 8; i++) {
-      if (pos >= end) throw malformedEnvelope(bytes, "truncated varint");
-      const b = bytes[pos++] as number;
-      result += (b & 0x7f) * scale;
-      if (b < 0x80) return result;
-      scale *= 128;
-    }
-    throw malformedEnvelope(bytes, "varint above 2^53");
-  };
-  while (pos < end) {
-    const tag = varint();
+  peekPos = 0;
+  while (peekPos < end) {
+    const tag = peekVarint(bytes, end);
     const no = Math.floor(tag / 8);
     const wt = tag & 7;
     if (no === 0) throw malformedEnvelope(bytes, "field number 0");
     if (wt === 0) {
-      const v = varint();
+      const v = peekVarint(bytes, end);
       if (no === 1) head.requestId = v;
       else if (no === 2) head.kind = v;
     } else if (wt === 2) {
-      const len = varint();
-      if (pos + len > end) throw malformedEnvelope(bytes, "truncated field");
+      const len = peekVarint(bytes, end);
+      if (peekPos + len > end) throw malformedEnvelope(bytes, "truncated field");
       if (no === 3 && withMethod) {
-        head.method = Buffer.from(bytes.buffer, bytes.byteOffset + pos, len).toString("utf8");
+        head.method = Buffer.from(bytes.buffer, bytes.byteOffset + peekPos, len).toString("utf8");
       }
-      pos += len;
+      peekPos += len;
     } else if (wt === 1) {
-      pos += 8;
+      peekPos += 8;
     } else if (wt === 5) {
-      pos += 4;
+      peekPos += 4;
     } else {
       throw malformedEnvelope(bytes, `wire type ${wt}`);
     }
   }
-  if (pos > end) throw malformedEnvelope(bytes, "truncated field");
+  if (peekPos > end) throw malformedEnvelope(bytes, "truncated field");
   if (head.kind === FrameKind.UNSPECIFIED) throw malformedEnvelope(bytes, "kind is unspecified");
   return head;
+}
+
+/** Read position of {@link peekVarint} (module state instead of a closure per call: hot path). */
+let peekPos = 0;
+
+/** Reads a varint (up to 2^53) at `peekPos` and advances it. */
+function peekVarint(bytes: Uint8Array, end: number): number {
+  let result = 0;
+  let scale = 1;
+  for (let i = 0; i < 8; i++) {
+    if (peekPos >= end) throw malformedEnvelope(bytes, "truncated varint");
+    const b = bytes[peekPos++] as number;
+    result += (b & 0x7f) * scale;
+    if (b < 0x80) return result;
+    scale *= 128;
+  }
+  throw malformedEnvelope(bytes, "varint above 2^53");
 }
 
 function malformedEnvelope(bytes: Uint8Array, why: string): IpcError {
