@@ -1,10 +1,12 @@
 import { type ChildProcess, execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { create } from "@bufbuild/protobuf";
 import {
   Elem,
   elemForClientName,
+  file_hydra_v1_hydra,
   GameStateSchema,
   SimulationService,
   StartSimulationRequestSchema,
@@ -15,8 +17,12 @@ import {
   createRouter,
   encodeHydraEnvelope,
   encodeHydraForward,
+  encodePythonJson,
   HYDRA_NO_SERVER_REPLY,
   HYDRA_OK,
+  type HydraEnvelope,
+  type HydraSender,
+  type JsonValue,
   messageFromHydraJson,
   messageToHydraJson,
   parseHydraEnvelope,
@@ -32,6 +38,21 @@ const python = `${repo}.venv/bin/python`;
 const referenceRouter = fileURLToPath(
   new URL("./fixtures/hydra_reference_router.py", import.meta.url),
 );
+const pyHydraServer = fileURLToPath(new URL("./fixtures/py_hydra_server.py", import.meta.url));
+
+/** The golden vectors the Python side checks too (python/tests/test_router_hydra.py). */
+interface HydraVector {
+  readonly name: string;
+  readonly kind: "envelope" | "forward" | "json";
+  readonly type?: string;
+  readonly value: { [k: string]: JsonValue };
+  readonly bytes: string;
+}
+const vectors = (
+  JSON.parse(readFileSync(new URL("./golden/hydra-vectors.json", import.meta.url), "utf8")) as {
+    vectors: HydraVector[];
+  }
+).vectors;
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -99,6 +120,28 @@ describe("Hydra envelope byte shapes", () => {
     expect(text(HYDRA_NO_SERVER_REPLY)).toBe(
       pythonDumps({ error: "No AI Hydra server connected" }),
     );
+  });
+
+  it.each(vectors.map((v) => [v.name, v] as const))("writes the golden bytes: %s", (_, v) => {
+    const value = v.value;
+    let data: JsonValue = value.data ?? {};
+    if (v.type !== undefined) {
+      const schema = file_hydra_v1_hydra.messages.find((m) => m.typeName === v.type);
+      if (schema === undefined) throw new Error(`no schema ${v.type}`);
+      data = messageToHydraJson(schema, messageFromHydraJson(schema, data));
+    }
+    const bytes =
+      v.kind === "envelope"
+        ? encodeHydraEnvelope({ ...value, data } as unknown as HydraEnvelope)
+        : v.kind === "forward"
+          ? encodeHydraForward(
+              value.sender as HydraSender,
+              value.elem as string,
+              data,
+              value.request_id as string | undefined,
+            )
+          : encodePythonJson(value);
+    expect(text(bytes)).toBe(v.bytes);
   });
 
   it("reads Hydra JSON into typed messages: tuples, optional fields, int64", () => {
@@ -372,5 +415,45 @@ describe("protoipc's Hydra binding against a router that behaves like Hydra's", 
     const [a, b] = await Promise.all([client.getConfig({}), client.getStatus({})]);
     expect(a.config?.moveBudget).toBe(12);
     expect(b.simulationStatus).toBe("paused");
+  });
+});
+
+describe("TypeScript <-> Python over the Hydra envelope", () => {
+  let pyServer: ChildProcess | undefined;
+  afterEach(async () => {
+    if (pyServer) await killAndWait(pyServer);
+    pyServer = undefined;
+  });
+
+  it("a TypeScript client calls a Python server through the router in Hydra mode", async () => {
+    const router = await hydraRouter();
+    const address = router.address as string;
+    const serverId = `py-sim-${randomBytes(3).toString("hex")}`;
+    const serverUp = joined(router, serverId);
+    pyServer = await spawnReady(python, [pyHydraServer, address, serverId], {
+      interpreter: "none",
+    });
+    await serverUp;
+    const t = createHydraClientTransport({ address, heartbeatIntervalMs: 200 });
+    cleanups.push(() => t.close());
+    const clientUp = joined(router, t.clientId);
+    const client = createClient(SimulationService, t);
+
+    const status = await client.getStatus({});
+    expect(status.simulationStatus).toBe("running");
+    expect(status.gameState?.score).toBe(15);
+    expect(status.gameState?.snakeBody[0]).toMatchObject({ x: 1, y: 2 });
+    const err = await rejection(client.setConfig({ config: { ...config, moveBudget: 0 } }));
+    expect(err.code).toBe(Code.InvalidArgument);
+    expect(err.rawMessage).toBe("move_budget must be >= 1, got 0");
+    expect((await rejection(client.pauseSimulation({}))).code).toBe(Code.Unimplemented);
+
+    // The Python server's typed broadcast reaches the TypeScript client.
+    await clientUp;
+    const seen = new Promise<number>((resolve) =>
+      t.subscribe(GameStateSchema, (s) => resolve(s.score)),
+    );
+    await client.startSimulation({ config: { ...config, moveBudget: 31 } });
+    expect(await seen).toBe(31);
   });
 });

@@ -45,6 +45,8 @@ export interface RouterScenarioContext {
   readonly direct: EchoImplementation | undefined;
   /** The raw zeromq.js echo. */
   readonly raw: EchoImplementation;
+  /** `"throughput"`: run the throughput scenario only (router-only.ts); default all three. */
+  readonly only?: "throughput" | undefined;
 }
 
 /** Runs the three router scenarios and prints their lines. */
@@ -57,6 +59,7 @@ export async function runRouterScenarios(ctx: RouterScenarioContext): Promise<vo
   const client = createProtoipcEchoClientViaRouter(address);
   ctx.closers.push(() => client.close());
   emitLine(await throughput(ctx, { name: "router", echo: client.echo }));
+  if (ctx.only === "throughput") return;
   emitLine(await fanout(address, ctx.echoOptions.durationMs));
   emitLine(await memory(address, routerChild));
 }

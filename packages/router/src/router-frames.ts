@@ -198,6 +198,43 @@ function writeLenField(buf: Uint8Array, pos: number, tag: number, bytes: Uint8Ar
   return pos + bytes.byteLength;
 }
 
+/** Size of the slabs frames are cut from, in bytes. */
+const SLAB_BYTES = 64 * 1024;
+/** Frames larger than this get their own buffer. */
+const SLAB_MAX_FRAME_BYTES = 4096;
+let slab = new ArrayBuffer(SLAB_BYTES);
+let slabOffset = 0;
+
+/**
+ * Memory for one outgoing frame of `size` bytes. Small frames are cut from a shared slab rather
+ * than each getting its own ArrayBuffer: a typed array over 64 bytes has an off-heap backing store,
+ * so one per frame costs a malloc, a free and GC bookkeeping, which dominated the router's CPU per
+ * forwarded call. A slab's bytes are never handed out twice: once full, a new slab is started and
+ * the old one lives until its last frame is collected (also while libzmq still holds a zero-copy
+ * reference). The caller writes every byte.
+ */
+function allocFrame(size: number): Uint8Array {
+  if (size > SLAB_MAX_FRAME_BYTES) return new Uint8Array(size);
+  if (slabOffset + size > SLAB_BYTES) {
+    slab = new ArrayBuffer(SLAB_BYTES);
+    slabOffset = 0;
+  }
+  const frame = new Uint8Array(slab, slabOffset, size);
+  slabOffset += (size + 7) & ~7; // keep views 8-byte aligned
+  return frame;
+}
+
+/** UTF-8 bytes of a service name or topic; names seen often come from a small cache. */
+const utf8Cache = new Map<string, Uint8Array>();
+function utf8Of(s: string): Uint8Array {
+  let b = utf8Cache.get(s);
+  if (b === undefined) {
+    b = utf8.encode(s);
+    if (utf8Cache.size < 1024) utf8Cache.set(s, b);
+  }
+  return b;
+}
+
 /**
  * Encodes `RouterFrame{call: RouterCall{service, client, envelope}}` (field 5). `client` is the
  * caller's routing id between router and server, empty otherwise; `service` may be empty (the
@@ -208,12 +245,12 @@ export function encodeCallFrame(
   client: Uint8Array = EMPTY,
   service = "",
 ): Uint8Array {
-  const serviceBytes = service === "" ? EMPTY : utf8.encode(service);
+  const serviceBytes = service === "" ? EMPTY : utf8Of(service);
   const inner =
     lenFieldSize(serviceBytes.byteLength) +
     lenFieldSize(client.byteLength) +
     lenFieldSize(envelope.byteLength);
-  const out = new Uint8Array(1 + varintSize(inner) + inner);
+  const out = allocFrame(1 + varintSize(inner) + inner);
   out[0] = 0x2a; // field 5, LEN
   let pos = writeVarint(out, 1, inner);
   pos = writeLenField(out, pos, 0x0a, serviceBytes);
@@ -232,13 +269,13 @@ export function encodeBroadcastFrame(
   payload: Uint8Array,
   publisher: Uint8Array = EMPTY,
 ): Uint8Array {
-  const topicBytes = utf8.encode(topic);
+  const topicBytes = utf8Of(topic);
   const inner =
     lenFieldSize(topicBytes.byteLength) +
     (sequence === 0 ? 0 : 1 + varintSize(sequence)) +
     lenFieldSize(payload.byteLength) +
     lenFieldSize(publisher.byteLength);
-  const out = new Uint8Array(1 + varintSize(inner) + inner);
+  const out = allocFrame(1 + varintSize(inner) + inner);
   out[0] = 0x32; // field 6, LEN
   let pos = writeVarint(out, 1, inner);
   pos = writeLenField(out, pos, 0x0a, topicBytes);
@@ -270,47 +307,52 @@ const utf8Decoder = new TextDecoder();
  */
 export function peekEnvelopeHead(bytes: Uint8Array, withMethod = true): EnvelopeHead {
   const head: EnvelopeHead = { requestId: 0, kind: FrameKind.UNSPECIFIED, method: "" };
-  let pos = 0;
   const end = bytes.byteLength;
-  const varint = (): number => {
-    let result = 0;
-    let scale = 1;
-    for (let i = 0; i < 8; i++) {
-      if (pos >= end) throw malformedEnvelope(bytes, "truncated varint");
-      const b = bytes[pos++] as number;
-      result += (b & 0x7f) * scale;
-      if (b < 0x80) return result;
-      scale *= 128;
-    }
-    throw malformedEnvelope(bytes, "varint above 2^53");
-  };
-  while (pos < end) {
-    const tag = varint();
+  peekPos = 0;
+  while (peekPos < end) {
+    const tag = peekVarint(bytes, end);
     const no = Math.floor(tag / 8);
     const wt = tag & 7;
     if (no === 0) throw malformedEnvelope(bytes, "field number 0");
     if (wt === 0) {
-      const v = varint();
+      const v = peekVarint(bytes, end);
       if (no === 1) head.requestId = v;
       else if (no === 2) head.kind = v;
     } else if (wt === 2) {
-      const len = varint();
-      if (pos + len > end) throw malformedEnvelope(bytes, "truncated field");
+      const len = peekVarint(bytes, end);
+      if (peekPos + len > end) throw malformedEnvelope(bytes, "truncated field");
       if (no === 3 && withMethod) {
-        head.method = Buffer.from(bytes.buffer, bytes.byteOffset + pos, len).toString("utf8");
+        head.method = Buffer.from(bytes.buffer, bytes.byteOffset + peekPos, len).toString("utf8");
       }
-      pos += len;
+      peekPos += len;
     } else if (wt === 1) {
-      pos += 8;
+      peekPos += 8;
     } else if (wt === 5) {
-      pos += 4;
+      peekPos += 4;
     } else {
       throw malformedEnvelope(bytes, `wire type ${wt}`);
     }
   }
-  if (pos > end) throw malformedEnvelope(bytes, "truncated field");
+  if (peekPos > end) throw malformedEnvelope(bytes, "truncated field");
   if (head.kind === FrameKind.UNSPECIFIED) throw malformedEnvelope(bytes, "kind is unspecified");
   return head;
+}
+
+/** Read position of {@link peekVarint} (module state instead of a closure per call: hot path). */
+let peekPos = 0;
+
+/** Reads a varint (up to 2^53) at `peekPos` and advances it. */
+function peekVarint(bytes: Uint8Array, end: number): number {
+  let result = 0;
+  let scale = 1;
+  for (let i = 0; i < 8; i++) {
+    if (peekPos >= end) throw malformedEnvelope(bytes, "truncated varint");
+    const b = bytes[peekPos++] as number;
+    result += (b & 0x7f) * scale;
+    if (b < 0x80) return result;
+    scale *= 128;
+  }
+  throw malformedEnvelope(bytes, "varint above 2^53");
 }
 
 function malformedEnvelope(bytes: Uint8Array, why: string): IpcError {
@@ -339,6 +381,14 @@ export function errorEnvelope(requestId: number, code: Code, message: string): U
 /** Whether a frame of this kind ends its call (result, error, end of stream). */
 export function endsCall(kind: FrameKind): boolean {
   return kind === FrameKind.RESPONSE || kind === FrameKind.ERROR || kind === FrameKind.END;
+}
+
+/** Whether two routing ids are the same bytes (cheaper than comparing their hex strings). */
+export function sameId(a: Uint8Array, b: Uint8Array): boolean {
+  const n = a.byteLength;
+  if (n !== b.byteLength) return false;
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** Lowercase hex of a routing id. */

@@ -31,7 +31,7 @@ import {
   type ServerFrameHandlers,
   type ServerTransport,
 } from "@protoipc/runtime";
-import { endsCall, hexOf, peekEnvelopeHead } from "./router-frames.js";
+import { endsCall, hexOf, peekEnvelopeHead, sameId } from "./router-frames.js";
 import {
   type BroadcastDelivery,
   createRouterPeer,
@@ -236,12 +236,19 @@ class RouterServerChannel implements ServerFrameChannel {
   }
 
   async start(handlers: ServerFrameHandlers): Promise<void> {
+    // Requests come in runs from one caller: reuse the last caller's state while the id matches
+    // (saves a hex string and a lookup per request).
+    let last: CallerState | undefined;
     this.peer.on("call", ({ client, envelope }) => {
-      const key = hexOf(client);
-      let st = this.callers.get(key);
-      if (st === undefined) {
-        st = { framePeer: { key }, id: Uint8Array.from(client), open: new Set() };
-        this.callers.set(key, st);
+      let st = last !== undefined && sameId(last.id, client) ? last : undefined;
+      if (st === undefined || this.callers.get(st.framePeer.key) !== st) {
+        const key = hexOf(client);
+        st = this.callers.get(key);
+        if (st === undefined) {
+          st = { framePeer: { key }, id: Uint8Array.from(client), open: new Set() };
+          this.callers.set(key, st);
+        }
+        last = st;
       }
       try {
         const head = peekEnvelopeHead(envelope, false);

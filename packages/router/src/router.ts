@@ -37,6 +37,7 @@ import {
   type RouterFrameValue,
   roleFromWire,
   roleToWire,
+  sameId,
   serviceOfPath,
 } from "./router-frames.js";
 import {
@@ -174,8 +175,10 @@ interface PeerRecord {
   lastSeen: number;
   nextHeartbeatAt: number;
   wantsEvents: boolean;
-  /** Keys of the calls it serves (servers) or made (clients). */
-  readonly calls: Set<string>;
+  /** Pending calls it made (clients), by request id: numeric keys, no per-call string. */
+  readonly made: Map<number, CallRecord>;
+  /** Pending calls it serves (servers). */
+  readonly serving: Set<CallRecord>;
 }
 
 interface CallRecord {
@@ -203,8 +206,9 @@ class Router implements RouterHandle {
   private readonly socket: RouterSocket;
   private readonly events = new TypedEvents<RouterEvents>();
   private readonly registry = new Map<string, PeerRecord>();
+  /** The client whose reply was routed last (a cache for runs of replies; reset on any change). */
+  private lastCaller: PeerRecord | undefined;
   private readonly services = new Map<string, ServiceRecord>();
-  private readonly calls = new Map<string, CallRecord>();
   private readonly topics = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private stopZap: (() => void) | undefined;
@@ -304,7 +308,6 @@ class Router implements RouterHandle {
     this.stopZap?.();
     this.registry.clear();
     this.services.clear();
-    this.calls.clear();
   }
 
   private send(peer: { id: Uint8Array; key: string }, frame: Uint8Array): boolean {
@@ -416,9 +419,11 @@ class Router implements RouterHandle {
         lastSeen: now,
         nextHeartbeatAt: now + heartbeatMs,
         wantsEvents: r.peerEvents,
-        calls: new Set(),
+        made: new Map(),
+        serving: new Set(),
       };
       this.registry.set(key, peer);
+      this.lastCaller = undefined;
       if (role === "server") {
         for (const s of peer.services) {
           let rec = this.services.get(s);
@@ -457,6 +462,7 @@ class Router implements RouterHandle {
   private remove(peer: PeerRecord, reason: string): void {
     if (this.registry.get(peer.key) !== peer) return;
     this.registry.delete(peer.key);
+    this.lastCaller = undefined;
     if (peer.role === "server") {
       for (const s of peer.services) {
         const rec = this.services.get(s);
@@ -465,31 +471,28 @@ class Router implements RouterHandle {
         if (rec.servers.length === 0) this.services.delete(s);
       }
     }
-    for (const callKey of peer.calls) {
-      const call = this.calls.get(callKey);
-      if (call === undefined) continue;
-      this.calls.delete(callKey);
-      if (peer.role === "server") {
-        // Pending callers learn at once that their server is gone.
-        call.client.calls.delete(callKey);
-        this.counters.failedCalls++;
-        this.send(
-          call.client,
-          encodeCallFrame(
-            errorEnvelope(
-              call.requestId,
-              Code.Unavailable,
-              `server ${peer.name || peer.key} left the router (${reason})`,
-            ),
+    for (const call of peer.serving) {
+      // Pending callers learn at once that their server is gone.
+      call.client.made.delete(call.requestId);
+      this.counters.failedCalls++;
+      this.send(
+        call.client,
+        encodeCallFrame(
+          errorEnvelope(
+            call.requestId,
+            Code.Unavailable,
+            `server ${peer.name || peer.key} left the router (${reason})`,
           ),
-        );
-      } else {
-        // The caller is gone: its server's handler is cancelled.
-        call.server.calls.delete(callKey);
-        this.send(call.server, encodeCallFrame(cancelEnvelope(call.requestId), peer.id));
-      }
+        ),
+      );
     }
-    peer.calls.clear();
+    peer.serving.clear();
+    for (const call of peer.made.values()) {
+      // The caller is gone: its server's handler is cancelled.
+      call.server.serving.delete(call);
+      this.send(call.server, encodeCallFrame(cancelEnvelope(call.requestId), peer.id));
+    }
+    peer.made.clear();
     this.socket.forget(peer.key);
     this.notifyPeers(peer, routerSchema.PeerEventKind.LEFT, reason);
     this.events.emit("peerLeft", { ...infoOf(peer), reason });
@@ -524,7 +527,6 @@ class Router implements RouterHandle {
       this.counters.malformedFrames++;
       return;
     }
-    const callKey = `${client.key}:${head.requestId}`;
     if (head.kind === FrameKind.REQUEST) {
       const service = call.service || serviceOfPath(head.method);
       const server = service === undefined ? undefined : this.pickServer(service);
@@ -546,19 +548,21 @@ class Router implements RouterHandle {
         return;
       }
       const record: CallRecord = { client, server, requestId: head.requestId };
-      this.calls.set(callKey, record);
-      client.calls.add(callKey);
-      server.calls.add(callKey);
+      // A request id reused while its call is pending replaces the old record, as before.
+      const old = client.made.get(head.requestId);
+      if (old !== undefined) old.server.serving.delete(old);
+      client.made.set(head.requestId, record);
+      server.serving.add(record);
       this.counters.routedRequests++;
       this.send(server, encodeCallFrame(call.envelope, client.id));
       return;
     }
-    const record = this.calls.get(callKey);
+    const record = client.made.get(head.requestId);
     if (record === undefined) {
       this.counters.staleCallFrames++;
       return;
     }
-    if (head.kind === FrameKind.CANCEL) this.forgetCall(callKey, record);
+    if (head.kind === FrameKind.CANCEL) this.forgetCall(record);
     this.send(record.server, encodeCallFrame(call.envelope, client.id));
   }
 
@@ -570,17 +574,22 @@ class Router implements RouterHandle {
       this.counters.malformedFrames++;
       return;
     }
-    const callKey = `${hexOf(call.client)}:${head.requestId}`;
-    const record = this.calls.get(callKey);
+    // Replies come in runs for one caller: reuse the last caller's record while the id matches.
+    let client = this.lastCaller;
+    if (client === undefined || !sameId(client.id, call.client)) {
+      client = this.registry.get(hexOf(call.client));
+      this.lastCaller = client;
+    }
+    const record = client?.made.get(head.requestId);
     if (record === undefined || record.server !== server) {
       this.counters.staleCallFrames++;
       return;
     }
-    if (endsCall(head.kind)) this.forgetCall(callKey, record);
+    if (endsCall(head.kind)) this.forgetCall(record);
     if (this.send(record.client, encodeCallFrame(call.envelope))) return;
     // The caller's queue is full: this call can no longer be delivered whole. End it loudly on
     // both sides rather than let the caller wait for a result that was dropped.
-    if (!endsCall(head.kind)) this.forgetCall(callKey, record);
+    if (!endsCall(head.kind)) this.forgetCall(record);
     this.counters.failedCalls++;
     this.socket.send(
       record.client.id,
@@ -598,10 +607,9 @@ class Router implements RouterHandle {
       this.send(server, encodeCallFrame(cancelEnvelope(head.requestId), record.client.id));
   }
 
-  private forgetCall(callKey: string, record: CallRecord): void {
-    this.calls.delete(callKey);
-    record.client.calls.delete(callKey);
-    record.server.calls.delete(callKey);
+  private forgetCall(record: CallRecord): void {
+    record.client.made.delete(record.requestId);
+    record.server.serving.delete(record);
   }
 
   /** Round robin over the service's servers, skipping those whose queue is full. */
