@@ -333,7 +333,7 @@ describe("the router in Hydra mode", () => {
         };
       },
       setConfig() {
-        throw new IpcError("move_budget must be >= 1, got 0", Code.InvalidArgument);
+        throw new IpcError("move_budget must be <= 1000, got 5000", Code.InvalidArgument);
       },
     });
     cleanups.push(() => server.close());
@@ -349,9 +349,9 @@ describe("the router in Hydra mode", () => {
     const status = await client.getStatus({});
     expect(status.simulationStatus).toBe("running");
     expect(status.gameState?.snakeBody[0]).toMatchObject({ x: 1, y: 2 });
-    const err = await rejection(client.setConfig({ config: { ...config, moveBudget: 0 } }));
+    const err = await rejection(client.setConfig({ config: { ...config, moveBudget: 5000 } }));
     expect(err.code).toBe(Code.InvalidArgument);
-    expect(err.rawMessage).toBe("move_budget must be >= 1, got 0");
+    expect(err.rawMessage).toBe("move_budget must be <= 1000, got 5000");
     const unimplemented = await rejection(client.pauseSimulation({}));
     expect(unimplemented.code).toBe(Code.Unimplemented);
 
@@ -443,9 +443,9 @@ describe("TypeScript <-> Python over the Hydra envelope", () => {
     expect(status.simulationStatus).toBe("running");
     expect(status.gameState?.score).toBe(15);
     expect(status.gameState?.snakeBody[0]).toMatchObject({ x: 1, y: 2 });
-    const err = await rejection(client.setConfig({ config: { ...config, moveBudget: 0 } }));
+    const err = await rejection(client.setConfig({ config: { ...config, moveBudget: 5000 } }));
     expect(err.code).toBe(Code.InvalidArgument);
-    expect(err.rawMessage).toBe("move_budget must be >= 1, got 0");
+    expect(err.rawMessage).toBe("move_budget must be <= 1000, got 5000");
     expect((await rejection(client.pauseSimulation({}))).code).toBe(Code.Unimplemented);
 
     // The Python server's typed broadcast reaches the TypeScript client.

@@ -131,7 +131,7 @@ class Simulation(hydra_ipc.SimulationServiceHandler):
     async def set_config(
         self, request: hydra_pb2.SetConfigRequest, context: protoipc.CallContext
     ) -> hydra_pb2.SetConfigResponse:
-        raise IpcError("move_budget must be >= 1, got 0", Code.INVALID_ARGUMENT)
+        raise IpcError("move_budget must be a multiple of 10, got 77", Code.INVALID_ARGUMENT)
 
 
 @pytest.fixture
@@ -169,7 +169,7 @@ async def test_generated_client_and_server_through_protoipcs_router_in_hydra_mod
         await server.listen()
         await _joined(joined, server_t.client_id)
         client = hydra_ipc.SimulationServiceClient(client_t)
-        config = hydra_pb2.SimulationConfig(move_budget=77)
+        config = hydra_pb2.SimulationConfig(initial_snake_length=3, move_budget=77)
         config.grid_size.x, config.grid_size.y = 20, 20
         await client.start_simulation(hydra_pb2.StartSimulationRequest(config=config))
         assert sim.started == 77
@@ -179,7 +179,7 @@ async def test_generated_client_and_server_through_protoipcs_router_in_hydra_mod
         with pytest.raises(IpcError) as invalid:
             await client.set_config(hydra_pb2.SetConfigRequest(config=config))
         assert invalid.value.code == Code.INVALID_ARGUMENT
-        assert invalid.value.raw_message == "move_budget must be >= 1, got 0"
+        assert invalid.value.raw_message == "move_budget must be a multiple of 10, got 77"
         with pytest.raises(IpcError) as unimplemented:
             await client.pause_simulation(hydra_pb2.PauseSimulationRequest())
         assert unimplemented.value.code == Code.UNIMPLEMENTED

@@ -8,7 +8,87 @@ from collections.abc import Mapping, Sequence
 from typing import ClassVar
 
 import protoipc
+from protoipc import validate as _validate
 from crystalmath.v1 import crystalmath_pb2
+
+_FIELDS_crystalmath_v1_ListJobsRequest = crystalmath_pb2.ListJobsRequest.DESCRIPTOR.fields_by_name
+_FIELDS_crystalmath_v1_SubmitJobRequest = crystalmath_pb2.SubmitJobRequest.DESCRIPTOR.fields_by_name
+_FIELDS_crystalmath_v1_GetJobStatusRequest = crystalmath_pb2.GetJobStatusRequest.DESCRIPTOR.fields_by_name
+_FIELDS_crystalmath_v1_CancelJobRequest = crystalmath_pb2.CancelJobRequest.DESCRIPTOR.fields_by_name
+_FIELDS_crystalmath_v1_FetchJobsRequest = crystalmath_pb2.FetchJobsRequest.DESCRIPTOR.fields_by_name
+
+
+def _walk_crystalmath_v1_ListJobsRequest(m: crystalmath_pb2.ListJobsRequest, out: list[_validate.Violation], up: _validate.PathNode | None) -> None:
+    # limit
+    if m.HasField("limit"):
+        v2 = m.limit
+        if (v2 > 10000 or v2 < 0):
+            out.append(_validate.violation(up, _FIELDS_crystalmath_v1_ListJobsRequest["limit"], None, "int32.gte_lte", "int32.gte", "must be greater than or equal to 0 and less than or equal to 10000"))
+
+
+def _walk_crystalmath_v1_SubmitJobRequest(m: crystalmath_pb2.SubmitJobRequest, out: list[_validate.Violation], up: _validate.PathNode | None) -> None:
+    # recipe
+    v1 = m.recipe
+    if len(v1) < 1:
+        out.append(_validate.violation(up, _FIELDS_crystalmath_v1_SubmitJobRequest["recipe"], None, "string.min_len", "string.min_len", "must be at least 1 characters"))
+
+
+def _walk_crystalmath_v1_GetJobStatusRequest(m: crystalmath_pb2.GetJobStatusRequest, out: list[_validate.Violation], up: _validate.PathNode | None) -> None:
+    # job_id
+    v1 = m.job_id
+    if len(v1) < 1:
+        out.append(_validate.violation(up, _FIELDS_crystalmath_v1_GetJobStatusRequest["job_id"], None, "string.min_len", "string.min_len", "must be at least 1 characters"))
+
+
+def _walk_crystalmath_v1_CancelJobRequest(m: crystalmath_pb2.CancelJobRequest, out: list[_validate.Violation], up: _validate.PathNode | None) -> None:
+    # job_id
+    v1 = m.job_id
+    if len(v1) < 1:
+        out.append(_validate.violation(up, _FIELDS_crystalmath_v1_CancelJobRequest["job_id"], None, "string.min_len", "string.min_len", "must be at least 1 characters"))
+
+
+def _walk_crystalmath_v1_FetchJobsRequest(m: crystalmath_pb2.FetchJobsRequest, out: list[_validate.Violation], up: _validate.PathNode | None) -> None:
+    # limit
+    if m.HasField("limit"):
+        v1 = m.limit
+        if (v1 > 10000 or v1 < 0):
+            out.append(_validate.violation(up, _FIELDS_crystalmath_v1_FetchJobsRequest["limit"], None, "int32.gte_lte", "int32.gte", "must be greater than or equal to 0 and less than or equal to 10000"))
+
+
+def _validate_crystalmath_v1_ListJobsRequest(m: crystalmath_pb2.ListJobsRequest) -> list[_validate.Violation]:
+    """The violations of crystalmath.v1.ListJobsRequest's buf.validate rules; empty when valid."""
+    out: list[_validate.Violation] = []
+    _walk_crystalmath_v1_ListJobsRequest(m, out, None)
+    return out
+
+
+def _validate_crystalmath_v1_SubmitJobRequest(m: crystalmath_pb2.SubmitJobRequest) -> list[_validate.Violation]:
+    """The violations of crystalmath.v1.SubmitJobRequest's buf.validate rules; empty when valid."""
+    out: list[_validate.Violation] = []
+    _walk_crystalmath_v1_SubmitJobRequest(m, out, None)
+    return out
+
+
+def _validate_crystalmath_v1_GetJobStatusRequest(m: crystalmath_pb2.GetJobStatusRequest) -> list[_validate.Violation]:
+    """The violations of crystalmath.v1.GetJobStatusRequest's buf.validate rules; empty when valid."""
+    out: list[_validate.Violation] = []
+    _walk_crystalmath_v1_GetJobStatusRequest(m, out, None)
+    return out
+
+
+def _validate_crystalmath_v1_CancelJobRequest(m: crystalmath_pb2.CancelJobRequest) -> list[_validate.Violation]:
+    """The violations of crystalmath.v1.CancelJobRequest's buf.validate rules; empty when valid."""
+    out: list[_validate.Violation] = []
+    _walk_crystalmath_v1_CancelJobRequest(m, out, None)
+    return out
+
+
+def _validate_crystalmath_v1_FetchJobsRequest(m: crystalmath_pb2.FetchJobsRequest) -> list[_validate.Violation]:
+    """The violations of crystalmath.v1.FetchJobsRequest's buf.validate rules; empty when valid."""
+    out: list[_validate.Violation] = []
+    _walk_crystalmath_v1_FetchJobsRequest(m, out, None)
+    return out
+
 
 CRYSTAL_MATH_SERVICE_SYSTEM_PING: protoipc.MethodDescriptor[crystalmath_pb2.SystemPingRequest, crystalmath_pb2.SystemPingResponse, None] = protoipc.MethodDescriptor(
     name="SystemPing",
@@ -56,6 +136,7 @@ CRYSTAL_MATH_SERVICE_LIST_JOBS: protoipc.MethodDescriptor[crystalmath_pb2.ListJo
     progress=None,
     idempotency="no_side_effects",
     wire_name="jobs.list",
+    validate_input=_validate_crystalmath_v1_ListJobsRequest,
 )
 
 CRYSTAL_MATH_SERVICE_SUBMIT_JOB: protoipc.MethodDescriptor[crystalmath_pb2.SubmitJobRequest, crystalmath_pb2.SubmitJobResponse, None] = protoipc.MethodDescriptor(
@@ -68,6 +149,7 @@ CRYSTAL_MATH_SERVICE_SUBMIT_JOB: protoipc.MethodDescriptor[crystalmath_pb2.Submi
     progress=None,
     idempotency="idempotency_unknown",
     wire_name="jobs.submit",
+    validate_input=_validate_crystalmath_v1_SubmitJobRequest,
 )
 
 CRYSTAL_MATH_SERVICE_GET_JOB_STATUS: protoipc.MethodDescriptor[crystalmath_pb2.GetJobStatusRequest, crystalmath_pb2.GetJobStatusResponse, None] = protoipc.MethodDescriptor(
@@ -80,6 +162,7 @@ CRYSTAL_MATH_SERVICE_GET_JOB_STATUS: protoipc.MethodDescriptor[crystalmath_pb2.G
     progress=None,
     idempotency="no_side_effects",
     wire_name="jobs.status",
+    validate_input=_validate_crystalmath_v1_GetJobStatusRequest,
 )
 
 CRYSTAL_MATH_SERVICE_CANCEL_JOB: protoipc.MethodDescriptor[crystalmath_pb2.CancelJobRequest, crystalmath_pb2.CancelJobResponse, None] = protoipc.MethodDescriptor(
@@ -92,6 +175,7 @@ CRYSTAL_MATH_SERVICE_CANCEL_JOB: protoipc.MethodDescriptor[crystalmath_pb2.Cance
     progress=None,
     idempotency="idempotent",
     wire_name="jobs.cancel",
+    validate_input=_validate_crystalmath_v1_CancelJobRequest,
 )
 
 CRYSTAL_MATH_SERVICE_LIST_CLUSTERS: protoipc.MethodDescriptor[crystalmath_pb2.ListClustersRequest, crystalmath_pb2.ListClustersResponse, None] = protoipc.MethodDescriptor(
@@ -128,6 +212,7 @@ CRYSTAL_MATH_SERVICE_FETCH_JOBS: protoipc.MethodDescriptor[crystalmath_pb2.Fetch
     progress=None,
     idempotency="no_side_effects",
     wire_name="fetch_jobs",
+    validate_input=_validate_crystalmath_v1_FetchJobsRequest,
 )
 
 CRYSTAL_MATH_SERVICE_FETCH_JOB_DETAILS: protoipc.MethodDescriptor[crystalmath_pb2.FetchJobDetailsRequest, crystalmath_pb2.FetchJobDetailsResponse, None] = protoipc.MethodDescriptor(
@@ -156,7 +241,7 @@ CRYSTAL_MATH_SERVICE_FETCH_CLUSTERS: protoipc.MethodDescriptor[crystalmath_pb2.F
 
 CRYSTAL_MATH_SERVICE = protoipc.ServiceDescriptor(
     type_name="crystalmath.v1.CrystalMathService",
-    schema_hash="a6d4d32570148021c00c8ac0f8ddb73b4ad66a650897a1c86c2be6bbfa7b7700",
+    schema_hash="52beab3660f0ac34eb983316d1c960b5ffb65d6b3393bf122f5eba422d2329de",
     binding="jsonrpc2",
     default_timeout_ms=30000,
     methods=(

@@ -5,6 +5,7 @@ from collections.abc import Mapping, Sequence
 from typing import ClassVar
 
 import protoipc
+from protoipc import validate as _validate
 from crystalmath.v1 import crystalmath_pb2
 
 CRYSTAL_MATH_SERVICE_SYSTEM_PING: protoipc.MethodDescriptor[crystalmath_pb2.SystemPingRequest, crystalmath_pb2.SystemPingResponse, None]

@@ -15,11 +15,95 @@
 // @generated from file crystalmath/v1/crystalmath.proto (package crystalmath.v1, syntax proto3)
 /* eslint-disable */
 
-import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { CancelJobRequest, CancelJobResponse, FetchClustersRequest, FetchClustersResponse, FetchJobDetailsRequest, FetchJobDetailsResponse, FetchJobsRequest, FetchJobsResponse, GetJobStatusRequest, GetJobStatusResponse, ListClustersRequest, ListClustersResponse, ListJobsRequest, ListJobsResponse, ListRecipesRequest, ListRecipesResponse, SubmitJobRequest, SubmitJobResponse, SystemPingRequest, SystemPingResponse, SystemShutdownRequest, SystemShutdownResponse, SystemVersionRequest, SystemVersionResponse } from "./crystalmath_pb.js";
 import { CancelJobRequestSchema, CancelJobResponseSchema, FetchClustersRequestSchema, FetchClustersResponseSchema, FetchJobDetailsRequestSchema, FetchJobDetailsResponseSchema, FetchJobsRequestSchema, FetchJobsResponseSchema, GetJobStatusRequestSchema, GetJobStatusResponseSchema, ListClustersRequestSchema, ListClustersResponseSchema, ListJobsRequestSchema, ListJobsResponseSchema, ListRecipesRequestSchema, ListRecipesResponseSchema, SubmitJobRequestSchema, SubmitJobResponseSchema, SystemPingRequestSchema, SystemPingResponseSchema, SystemShutdownRequestSchema, SystemShutdownResponseSchema, SystemVersionRequestSchema, SystemVersionResponseSchema } from "./crystalmath_pb.js";
-import type { CallOptions, HandlerContext } from "@protoipc/runtime";
-import { defineService } from "@protoipc/runtime";
+import type { CallOptions, HandlerContext, PathNode, Violation } from "@protoipc/runtime";
+import { defineService, runeLength, violation } from "@protoipc/runtime";
+import type { MessageInitShape } from "@bufbuild/protobuf";
+
+function $walk_crystalmath_v1_ListJobsRequest(m: ListJobsRequest, out: Violation[], up: PathNode | undefined): void {
+  { // limit
+    const v = m.limit;
+    if (v !== undefined) {
+      if ((v > 10000 || v < 0)) out.push(violation(up, ListJobsRequestSchema.field.limit, undefined, "int32.gte_lte", "int32.gte", "must be greater than or equal to 0 and less than or equal to 10000"));
+    }
+  }
+}
+
+function $walk_crystalmath_v1_SubmitJobRequest(m: SubmitJobRequest, out: Violation[], up: PathNode | undefined): void {
+  { // recipe
+    const v = m.recipe;
+    if (runeLength(v) < 1) out.push(violation(up, SubmitJobRequestSchema.field.recipe, undefined, "string.min_len", "string.min_len", "must be at least 1 characters"));
+  }
+}
+
+function $walk_crystalmath_v1_GetJobStatusRequest(m: GetJobStatusRequest, out: Violation[], up: PathNode | undefined): void {
+  { // job_id
+    const v = m.jobId;
+    if (runeLength(v) < 1) out.push(violation(up, GetJobStatusRequestSchema.field.jobId, undefined, "string.min_len", "string.min_len", "must be at least 1 characters"));
+  }
+}
+
+function $walk_crystalmath_v1_CancelJobRequest(m: CancelJobRequest, out: Violation[], up: PathNode | undefined): void {
+  { // job_id
+    const v = m.jobId;
+    if (runeLength(v) < 1) out.push(violation(up, CancelJobRequestSchema.field.jobId, undefined, "string.min_len", "string.min_len", "must be at least 1 characters"));
+  }
+}
+
+function $walk_crystalmath_v1_FetchJobsRequest(m: FetchJobsRequest, out: Violation[], up: PathNode | undefined): void {
+  { // limit
+    const v = m.limit;
+    if (v !== undefined) {
+      if ((v > 10000 || v < 0)) out.push(violation(up, FetchJobsRequestSchema.field.limit, undefined, "int32.gte_lte", "int32.gte", "must be greater than or equal to 0 and less than or equal to 10000"));
+    }
+  }
+}
+
+/**
+ * The violations of crystalmath.v1.ListJobsRequest's buf.validate rules; empty when it is valid.
+ */
+function $validate_crystalmath_v1_ListJobsRequest(m: ListJobsRequest): Violation[] {
+  const out: Violation[] = [];
+  $walk_crystalmath_v1_ListJobsRequest(m, out, undefined);
+  return out;
+}
+
+/**
+ * The violations of crystalmath.v1.SubmitJobRequest's buf.validate rules; empty when it is valid.
+ */
+function $validate_crystalmath_v1_SubmitJobRequest(m: SubmitJobRequest): Violation[] {
+  const out: Violation[] = [];
+  $walk_crystalmath_v1_SubmitJobRequest(m, out, undefined);
+  return out;
+}
+
+/**
+ * The violations of crystalmath.v1.GetJobStatusRequest's buf.validate rules; empty when it is valid.
+ */
+function $validate_crystalmath_v1_GetJobStatusRequest(m: GetJobStatusRequest): Violation[] {
+  const out: Violation[] = [];
+  $walk_crystalmath_v1_GetJobStatusRequest(m, out, undefined);
+  return out;
+}
+
+/**
+ * The violations of crystalmath.v1.CancelJobRequest's buf.validate rules; empty when it is valid.
+ */
+function $validate_crystalmath_v1_CancelJobRequest(m: CancelJobRequest): Violation[] {
+  const out: Violation[] = [];
+  $walk_crystalmath_v1_CancelJobRequest(m, out, undefined);
+  return out;
+}
+
+/**
+ * The violations of crystalmath.v1.FetchJobsRequest's buf.validate rules; empty when it is valid.
+ */
+function $validate_crystalmath_v1_FetchJobsRequest(m: FetchJobsRequest): Violation[] {
+  const out: Violation[] = [];
+  $walk_crystalmath_v1_FetchJobsRequest(m, out, undefined);
+  return out;
+}
 
 /**
  * CrystalMathService is the backend's JSON-RPC surface.
@@ -218,7 +302,7 @@ export const CrystalMathService = defineService<CrystalMathServiceClient, Crysta
   typeName: "crystalmath.v1.CrystalMathService",
   binding: "jsonrpc2",
   defaultTimeoutMs: 30000,
-  schemaHash: "a6d4d32570148021c00c8ac0f8ddb73b4ad66a650897a1c86c2be6bbfa7b7700",
+  schemaHash: "52beab3660f0ac34eb983316d1c960b5ffb65d6b3393bf122f5eba422d2329de",
   methods: {
     systemPing: {
       name: "SystemPing",
@@ -255,6 +339,7 @@ export const CrystalMathService = defineService<CrystalMathServiceClient, Crysta
       progress: undefined,
       idempotency: "no_side_effects",
       wireName: "jobs.list",
+      validateInput: $validate_crystalmath_v1_ListJobsRequest,
     },
     submitJob: {
       name: "SubmitJob",
@@ -264,6 +349,7 @@ export const CrystalMathService = defineService<CrystalMathServiceClient, Crysta
       progress: undefined,
       idempotency: "idempotency_unknown",
       wireName: "jobs.submit",
+      validateInput: $validate_crystalmath_v1_SubmitJobRequest,
     },
     getJobStatus: {
       name: "GetJobStatus",
@@ -273,6 +359,7 @@ export const CrystalMathService = defineService<CrystalMathServiceClient, Crysta
       progress: undefined,
       idempotency: "no_side_effects",
       wireName: "jobs.status",
+      validateInput: $validate_crystalmath_v1_GetJobStatusRequest,
     },
     cancelJob: {
       name: "CancelJob",
@@ -282,6 +369,7 @@ export const CrystalMathService = defineService<CrystalMathServiceClient, Crysta
       progress: undefined,
       idempotency: "idempotent",
       wireName: "jobs.cancel",
+      validateInput: $validate_crystalmath_v1_CancelJobRequest,
     },
     listClusters: {
       name: "ListClusters",
@@ -309,6 +397,7 @@ export const CrystalMathService = defineService<CrystalMathServiceClient, Crysta
       progress: undefined,
       idempotency: "no_side_effects",
       wireName: "fetch_jobs",
+      validateInput: $validate_crystalmath_v1_FetchJobsRequest,
     },
     fetchJobDetails: {
       name: "FetchJobDetails",

@@ -8,7 +8,52 @@ from collections.abc import Mapping, Sequence
 from typing import ClassVar
 
 import protoipc
+from protoipc import validate as _validate
 from hydra.v1 import hydra_pb2
+
+_FIELDS_hydra_v1_StartSimulationRequest = hydra_pb2.StartSimulationRequest.DESCRIPTOR.fields_by_name
+_FIELDS_hydra_v1_SetConfigRequest = hydra_pb2.SetConfigRequest.DESCRIPTOR.fields_by_name
+_FIELDS_hydra_v1_SimulationConfig = hydra_pb2.SimulationConfig.DESCRIPTOR.fields_by_name
+
+
+def _walk_hydra_v1_StartSimulationRequest(m: hydra_pb2.StartSimulationRequest, out: list[_validate.Violation], up: _validate.PathNode | None) -> None:
+    # config
+    if m.HasField("config"):
+        v1 = m.config
+        _walk_hydra_v1_SimulationConfig(v1, out, _validate.PathNode(up, _FIELDS_hydra_v1_StartSimulationRequest["config"], None))
+
+
+def _walk_hydra_v1_SetConfigRequest(m: hydra_pb2.SetConfigRequest, out: list[_validate.Violation], up: _validate.PathNode | None) -> None:
+    # config
+    if m.HasField("config"):
+        v1 = m.config
+        _walk_hydra_v1_SimulationConfig(v1, out, _validate.PathNode(up, _FIELDS_hydra_v1_SetConfigRequest["config"], None))
+
+
+def _walk_hydra_v1_SimulationConfig(m: hydra_pb2.SimulationConfig, out: list[_validate.Violation], up: _validate.PathNode | None) -> None:
+    # initial_snake_length
+    v2 = m.initial_snake_length
+    if v2 < 1:
+        out.append(_validate.violation(up, _FIELDS_hydra_v1_SimulationConfig["initial_snake_length"], None, "int32.gte", "int32.gte", "must be greater than or equal to 1"))
+    # move_budget
+    v3 = m.move_budget
+    if v3 < 1:
+        out.append(_validate.violation(up, _FIELDS_hydra_v1_SimulationConfig["move_budget"], None, "int32.gte", "int32.gte", "must be greater than or equal to 1"))
+
+
+def _validate_hydra_v1_StartSimulationRequest(m: hydra_pb2.StartSimulationRequest) -> list[_validate.Violation]:
+    """The violations of hydra.v1.StartSimulationRequest's buf.validate rules; empty when valid."""
+    out: list[_validate.Violation] = []
+    _walk_hydra_v1_StartSimulationRequest(m, out, None)
+    return out
+
+
+def _validate_hydra_v1_SetConfigRequest(m: hydra_pb2.SetConfigRequest) -> list[_validate.Violation]:
+    """The violations of hydra.v1.SetConfigRequest's buf.validate rules; empty when valid."""
+    out: list[_validate.Violation] = []
+    _walk_hydra_v1_SetConfigRequest(m, out, None)
+    return out
+
 
 SIMULATION_SERVICE_START_SIMULATION: protoipc.MethodDescriptor[hydra_pb2.StartSimulationRequest, hydra_pb2.StartSimulationResponse, None] = protoipc.MethodDescriptor(
     name="StartSimulation",
@@ -20,6 +65,7 @@ SIMULATION_SERVICE_START_SIMULATION: protoipc.MethodDescriptor[hydra_pb2.StartSi
     progress=None,
     idempotency="idempotency_unknown",
     wire_name="start_simulation",
+    validate_input=_validate_hydra_v1_StartSimulationRequest,
 )
 
 SIMULATION_SERVICE_STOP_SIMULATION: protoipc.MethodDescriptor[hydra_pb2.StopSimulationRequest, hydra_pb2.StopSimulationResponse, None] = protoipc.MethodDescriptor(
@@ -104,11 +150,12 @@ SIMULATION_SERVICE_SET_CONFIG: protoipc.MethodDescriptor[hydra_pb2.SetConfigRequ
     progress=None,
     idempotency="idempotency_unknown",
     wire_name="set_config",
+    validate_input=_validate_hydra_v1_SetConfigRequest,
 )
 
 SIMULATION_SERVICE = protoipc.ServiceDescriptor(
     type_name="hydra.v1.SimulationService",
-    schema_hash="cc4f5a21eb71c33d4c13d211cf3e8bd0a3c5ff5093a0be592bc31a0d03d1cf77",
+    schema_hash="23acf53cd0402e985a3444ff63b782d727e0e0bb3cdb086ed7003f35ed1a4981",
     binding="hydra",
     default_timeout_ms=10000,
     methods=(

@@ -5,6 +5,7 @@ from collections.abc import Mapping, Sequence
 from typing import ClassVar
 
 import protoipc
+from protoipc import validate as _validate
 from hydra.v1 import hydra_pb2
 
 SIMULATION_SERVICE_START_SIMULATION: protoipc.MethodDescriptor[hydra_pb2.StartSimulationRequest, hydra_pb2.StartSimulationResponse, None]

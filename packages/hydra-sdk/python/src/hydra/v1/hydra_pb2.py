@@ -22,10 +22,11 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from buf.validate import validate_pb2 as buf_dot_validate_dot_validate__pb2
 from protoipc.v1 import options_pb2 as protoipc_dot_v1_dot_options__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14hydra/v1/hydra.proto\x12\x08hydra.v1\x1a\x19protoipc/v1/options.proto\"+\n\x04\x43\x65ll\x12\x0c\n\x01x\x18\x01 \x01(\x05R\x01x\x12\x0c\n\x01y\x18\x02 \x01(\x05R\x01y:\x07\xc2\xa0\x19\x03\xa0\x01\x01\"\x8a\x03\n\x10SimulationConfig\x12+\n\tgrid_size\x18\x01 \x01(\x0b\x32\x0e.hydra.v1.CellR\x08gridSize\x12\x30\n\x14initial_snake_length\x18\x02 \x01(\x05R\x12initialSnakeLength\x12\x1f\n\x0bmove_budget\x18\x03 \x01(\x05R\nmoveBudget\x12\x1f\n\x0brandom_seed\x18\x04 \x01(\x03R\nrandomSeed\x12\x1d\n\nnn_enabled\x18\x05 \x01(\x08R\tnnEnabled\x12)\n\x0emax_tree_depth\x18\x06 \x01(\x05H\x00R\x0cmaxTreeDepth\x88\x01\x01\x12\x1f\n\x0b\x66ood_reward\x18\x07 \x01(\x05R\nfoodReward\x12+\n\x11\x63ollision_penalty\x18\x08 \x01(\x05R\x10\x63ollisionPenalty\x12*\n\x11\x65mpty_move_reward\x18\t \x01(\x05R\x0f\x65mptyMoveRewardB\x11\n\x0f_max_tree_depth\"\xeb\x02\n\tGameState\x12-\n\nsnake_head\x18\x01 \x01(\x0b\x32\x0e.hydra.v1.CellR\tsnakeHead\x12-\n\nsnake_body\x18\x02 \x03(\x0b\x32\x0e.hydra.v1.CellR\tsnakeBody\x12,\n\tdirection\x18\x03 \x01(\x0b\x32\x0e.hydra.v1.CellR\tdirection\x12\x33\n\rfood_position\x18\x04 \x01(\x0b\x32\x0e.hydra.v1.CellR\x0c\x66oodPosition\x12\x14\n\x05score\x18\x05 \x01(\x05R\x05score\x12+\n\tgrid_size\x18\x06 \x01(\x0b\x32\x0e.hydra.v1.CellR\x08gridSize\x12\x1f\n\x0bmoves_count\x18\x07 \x01(\x05R\nmovesCount\x12 \n\x0cis_game_over\x18\x08 \x01(\x08R\nisGameOver:\x17\xc2\xa0\x19\x13\n\x11game_state_update\"\xd9\x03\n\x12PerformanceMetrics\x12\x30\n\x14\x64\x65\x63isions_per_second\x18\x01 \x01(\x01R\x12\x64\x65\x63isionsPerSecond\x12-\n\x12\x62udget_utilization\x18\x02 \x01(\x01R\x11\x62udgetUtilization\x12,\n\x12\x61verage_tree_depth\x18\x03 \x01(\x01R\x10\x61verageTreeDepth\x12;\n\x17neural_network_accuracy\x18\x04 \x01(\x01H\x00R\x15neuralNetworkAccuracy\x88\x01\x01\x12&\n\x0fmemory_usage_mb\x18\x05 \x01(\x01R\rmemoryUsageMb\x12*\n\x11\x63pu_usage_percent\x18\x06 \x01(\x01R\x0f\x63puUsagePercent\x12\x32\n\x15total_decision_cycles\x18\x07 \x01(\x03R\x13totalDecisionCycles\x12\x39\n\x19paths_evaluated_per_cycle\x18\x08 \x01(\x01R\x16pathsEvaluatedPerCycle:\x18\xc2\xa0\x19\x14\n\x12performance_updateB\x1a\n\x18_neural_network_accuracy\"\xc4\x01\n\x0cStatusUpdate\x12+\n\x11simulation_status\x18\x01 \x01(\tR\x10simulationStatus\x12\x32\n\ngame_state\x18\x02 \x01(\x0b\x32\x13.hydra.v1.GameStateR\tgameState\x12>\n\x0bperformance\x18\x03 \x01(\x0b\x32\x1c.hydra.v1.PerformanceMetricsR\x0bperformance:\x13\xc2\xa0\x19\x0f\n\rstatus_update\"\xe0\x01\n\x15\x44\x65\x63isionCycleComplete\x12!\n\x0c\x63ycle_number\x18\x01 \x01(\x03R\x0b\x63ycleNumber\x12!\n\x0coptimal_move\x18\x02 \x01(\tR\x0boptimalMove\x12\x1f\n\x0b\x62udget_used\x18\x03 \x01(\x05R\nbudgetUsed\x12\'\n\x0fpaths_evaluated\x18\x04 \x01(\x05R\x0epathsEvaluated\x12\x1d\n\ntree_depth\x18\x05 \x01(\x05R\ttreeDepth:\x18\xc2\xa0\x19\x14\n\x12performance_update\"\xb9\x01\n\x08GameOver\x12\x1f\n\x0b\x66inal_score\x18\x01 \x01(\x05R\nfinalScore\x12\x1f\n\x0btotal_moves\x18\x02 \x01(\x05R\ntotalMoves\x12)\n\x10\x64uration_seconds\x18\x03 \x01(\x01R\x0f\x64urationSeconds\x12\'\n\x0f\x64\x65\x63ision_cycles\x18\x04 \x01(\x03R\x0e\x64\x65\x63isionCycles:\x17\xc2\xa0\x19\x13\n\x11game_state_update\"\xa0\x01\n\rErrorOccurred\x12\x1d\n\nerror_type\x18\x01 \x01(\tR\terrorType\x12#\n\rerror_message\x18\x02 \x01(\tR\x0c\x65rrorMessage\x12\x1c\n\tcomponent\x18\x03 \x01(\tR\tcomponent\x12 \n\x0brecoverable\x18\x04 \x01(\x08R\x0brecoverable:\x0b\xc2\xa0\x19\x07\n\x05\x65rror\"O\n\nPeerStatus\x12\x1b\n\tclient_id\x18\x01 \x01(\tR\x08\x63lientId\x12\x16\n\x06status\x18\x02 \x01(\tR\x06status:\x0c\xc2\xa0\x19\x08\n\x06status\"d\n\x16StartSimulationRequest\x12\x32\n\x06\x63onfig\x18\x01 \x01(\x0b\x32\x1a.hydra.v1.SimulationConfigR\x06\x63onfig:\x16\xc2\xa0\x19\x12\n\x10start_simulation\"3\n\x17StartSimulationResponse:\x18\xc2\xa0\x19\x14\n\x12simulation_started\".\n\x15StopSimulationRequest:\x15\xc2\xa0\x19\x11\n\x0fstop_simulation\"2\n\x16StopSimulationResponse:\x18\xc2\xa0\x19\x14\n\x12simulation_stopped\"0\n\x16PauseSimulationRequest:\x16\xc2\xa0\x19\x12\n\x10pause_simulation\"2\n\x17PauseSimulationResponse:\x17\xc2\xa0\x19\x13\n\x11simulation_paused\"2\n\x17ResumeSimulationRequest:\x17\xc2\xa0\x19\x13\n\x11resume_simulation\"4\n\x18ResumeSimulationResponse:\x18\xc2\xa0\x19\x14\n\x12simulation_resumed\"0\n\x16ResetSimulationRequest:\x16\xc2\xa0\x19\x12\n\x10reset_simulation\"1\n\x17ResetSimulationResponse:\x16\xc2\xa0\x19\x12\n\x10simulation_reset\"$\n\x10GetStatusRequest:\x10\xc2\xa0\x19\x0c\n\nget_status\"\xc9\x01\n\x11GetStatusResponse\x12+\n\x11simulation_status\x18\x01 \x01(\tR\x10simulationStatus\x12\x32\n\ngame_state\x18\x02 \x01(\x0b\x32\x13.hydra.v1.GameStateR\tgameState\x12>\n\x0bperformance\x18\x03 \x01(\x0b\x32\x1c.hydra.v1.PerformanceMetricsR\x0bperformance:\x13\xc2\xa0\x19\x0f\n\rstatus_update\"$\n\x10GetConfigRequest:\x10\xc2\xa0\x19\x0c\n\nget_config\"\\\n\x11GetConfigResponse\x12\x32\n\x06\x63onfig\x18\x01 \x01(\x0b\x32\x1a.hydra.v1.SimulationConfigR\x06\x63onfig:\x13\xc2\xa0\x19\x0f\n\rconfig_update\"X\n\x10SetConfigRequest\x12\x32\n\x06\x63onfig\x18\x01 \x01(\x0b\x32\x1a.hydra.v1.SimulationConfigR\x06\x63onfig:\x10\xc2\xa0\x19\x0c\n\nset_config\"\\\n\x11SetConfigResponse\x12\x32\n\x06\x63onfig\x18\x01 \x01(\x0b\x32\x1a.hydra.v1.SimulationConfigR\x06\x63onfig:\x13\xc2\xa0\x19\x0f\n\rconfig_update*\xaa\x01\n\nSenderKind\x12\x1b\n\x17SENDER_KIND_UNSPECIFIED\x10\x00\x12)\n\x12SENDER_KIND_CLIENT\x10\x01\x1a\x11\xc2\xa0\x19\r\n\x0bHydraClient\x12)\n\x12SENDER_KIND_SERVER\x10\x02\x1a\x11\xc2\xa0\x19\r\n\x0bHydraServer\x12)\n\x12SENDER_KIND_ROUTER\x10\x03\x1a\x11\xc2\xa0\x19\r\n\x0bHydraRouter*\xee\x08\n\x04\x45lem\x12\x14\n\x10\x45LEM_UNSPECIFIED\x10\x00\x12#\n\x0e\x45LEM_HEARTBEAT\x10\x01\x1a\x0f\xc2\xa0\x19\x0b\n\theartbeat\x12\x46\n\x0b\x45LEM_STATUS\x10\x02\x1a\x35\xc2\xa0\x19\x31\n\x06status\xa2\x01\x10\x63lient_connected\xa2\x01\x13\x63lient_disconnected\x12,\n\nELEM_ERROR\x10\x03\x1a\x1c\xc2\xa0\x19\x18\n\x05\x65rror\xa2\x01\x0e\x65rror_occurred\x12\x15\n\x07\x45LEM_OK\x10\x04\x1a\x08\xc2\xa0\x19\x04\n\x02ok\x12\x31\n\x15\x45LEM_START_SIMULATION\x10\x05\x1a\x16\xc2\xa0\x19\x12\n\x10start_simulation\x12/\n\x14\x45LEM_STOP_SIMULATION\x10\x06\x1a\x15\xc2\xa0\x19\x11\n\x0fstop_simulation\x12\x31\n\x15\x45LEM_PAUSE_SIMULATION\x10\x07\x1a\x16\xc2\xa0\x19\x12\n\x10pause_simulation\x12\x33\n\x16\x45LEM_RESUME_SIMULATION\x10\x08\x1a\x17\xc2\xa0\x19\x13\n\x11resume_simulation\x12\x31\n\x15\x45LEM_RESET_SIMULATION\x10\t\x1a\x16\xc2\xa0\x19\x12\n\x10reset_simulation\x12\x35\n\x17\x45LEM_SIMULATION_STARTED\x10\n\x1a\x18\xc2\xa0\x19\x14\n\x12simulation_started\x12\x35\n\x17\x45LEM_SIMULATION_STOPPED\x10\x0b\x1a\x18\xc2\xa0\x19\x14\n\x12simulation_stopped\x12\x33\n\x16\x45LEM_SIMULATION_PAUSED\x10\x0c\x1a\x17\xc2\xa0\x19\x13\n\x11simulation_paused\x12\x35\n\x17\x45LEM_SIMULATION_RESUMED\x10\r\x1a\x18\xc2\xa0\x19\x14\n\x12simulation_resumed\x12\x31\n\x15\x45LEM_SIMULATION_RESET\x10\x0e\x1a\x16\xc2\xa0\x19\x12\n\x10simulation_reset\x12%\n\x0f\x45LEM_GET_STATUS\x10\x0f\x1a\x10\xc2\xa0\x19\x0c\n\nget_status\x12=\n\x12\x45LEM_STATUS_UPDATE\x10\x10\x1a%\xc2\xa0\x19!\n\rstatus_update\xa2\x01\x0fstatus_response\x12?\n\x16\x45LEM_GAME_STATE_UPDATE\x10\x11\x1a#\xc2\xa0\x19\x1f\n\x11game_state_update\xa2\x01\tgame_over\x12O\n\x17\x45LEM_PERFORMANCE_UPDATE\x10\x12\x1a\x32\xc2\xa0\x19.\n\x12performance_update\xa2\x01\x17\x64\x65\x63ision_cycle_complete\x12%\n\x0f\x45LEM_GET_CONFIG\x10\x13\x1a\x10\xc2\xa0\x19\x0c\n\nget_config\x12\x35\n\x0f\x45LEM_SET_CONFIG\x10\x14\x1a \xc2\xa0\x19\x1c\n\nset_config\xa2\x01\rupdate_config\x12<\n\x12\x45LEM_CONFIG_UPDATE\x10\x15\x1a$\xc2\xa0\x19 \n\rconfig_update\xa2\x01\x0e\x63onfig_updated2\xdc\x06\n\x11SimulationService\x12n\n\x0fStartSimulation\x12 .hydra.v1.StartSimulationRequest\x1a!.hydra.v1.StartSimulationResponse\"\x16\xc2\xa0\x19\x12\"\x10start_simulation\x12j\n\x0eStopSimulation\x12\x1f.hydra.v1.StopSimulationRequest\x1a .hydra.v1.StopSimulationResponse\"\x15\xc2\xa0\x19\x11\"\x0fstop_simulation\x12n\n\x0fPauseSimulation\x12 .hydra.v1.PauseSimulationRequest\x1a!.hydra.v1.PauseSimulationResponse\"\x16\xc2\xa0\x19\x12\"\x10pause_simulation\x12r\n\x10ResumeSimulation\x12!.hydra.v1.ResumeSimulationRequest\x1a\".hydra.v1.ResumeSimulationResponse\"\x17\xc2\xa0\x19\x13\"\x11resume_simulation\x12n\n\x0fResetSimulation\x12 .hydra.v1.ResetSimulationRequest\x1a!.hydra.v1.ResetSimulationResponse\"\x16\xc2\xa0\x19\x12\"\x10reset_simulation\x12Y\n\tGetStatus\x12\x1a.hydra.v1.GetStatusRequest\x1a\x1b.hydra.v1.GetStatusResponse\"\x13\x90\x02\x01\xc2\xa0\x19\x0c\"\nget_status\x12Y\n\tGetConfig\x12\x1a.hydra.v1.GetConfigRequest\x1a\x1b.hydra.v1.GetConfigResponse\"\x13\x90\x02\x01\xc2\xa0\x19\x0c\"\nget_config\x12V\n\tSetConfig\x12\x1a.hydra.v1.SetConfigRequest\x1a\x1b.hydra.v1.SetConfigResponse\"\x10\xc2\xa0\x19\x0c\"\nset_config\x1a\t\xc2\xa0\x19\x05\x08\x03\x10\x90Nb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14hydra/v1/hydra.proto\x12\x08hydra.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x19protoipc/v1/options.proto\"+\n\x04\x43\x65ll\x12\x0c\n\x01x\x18\x01 \x01(\x05R\x01x\x12\x0c\n\x01y\x18\x02 \x01(\x05R\x01y:\x07\xc2\xa0\x19\x03\xa0\x01\x01\"\x9c\x03\n\x10SimulationConfig\x12+\n\tgrid_size\x18\x01 \x01(\x0b\x32\x0e.hydra.v1.CellR\x08gridSize\x12\x39\n\x14initial_snake_length\x18\x02 \x01(\x05\x42\x07\xbaH\x04\x1a\x02(\x01R\x12initialSnakeLength\x12(\n\x0bmove_budget\x18\x03 \x01(\x05\x42\x07\xbaH\x04\x1a\x02(\x01R\nmoveBudget\x12\x1f\n\x0brandom_seed\x18\x04 \x01(\x03R\nrandomSeed\x12\x1d\n\nnn_enabled\x18\x05 \x01(\x08R\tnnEnabled\x12)\n\x0emax_tree_depth\x18\x06 \x01(\x05H\x00R\x0cmaxTreeDepth\x88\x01\x01\x12\x1f\n\x0b\x66ood_reward\x18\x07 \x01(\x05R\nfoodReward\x12+\n\x11\x63ollision_penalty\x18\x08 \x01(\x05R\x10\x63ollisionPenalty\x12*\n\x11\x65mpty_move_reward\x18\t \x01(\x05R\x0f\x65mptyMoveRewardB\x11\n\x0f_max_tree_depth\"\xeb\x02\n\tGameState\x12-\n\nsnake_head\x18\x01 \x01(\x0b\x32\x0e.hydra.v1.CellR\tsnakeHead\x12-\n\nsnake_body\x18\x02 \x03(\x0b\x32\x0e.hydra.v1.CellR\tsnakeBody\x12,\n\tdirection\x18\x03 \x01(\x0b\x32\x0e.hydra.v1.CellR\tdirection\x12\x33\n\rfood_position\x18\x04 \x01(\x0b\x32\x0e.hydra.v1.CellR\x0c\x66oodPosition\x12\x14\n\x05score\x18\x05 \x01(\x05R\x05score\x12+\n\tgrid_size\x18\x06 \x01(\x0b\x32\x0e.hydra.v1.CellR\x08gridSize\x12\x1f\n\x0bmoves_count\x18\x07 \x01(\x05R\nmovesCount\x12 \n\x0cis_game_over\x18\x08 \x01(\x08R\nisGameOver:\x17\xc2\xa0\x19\x13\n\x11game_state_update\"\xd9\x03\n\x12PerformanceMetrics\x12\x30\n\x14\x64\x65\x63isions_per_second\x18\x01 \x01(\x01R\x12\x64\x65\x63isionsPerSecond\x12-\n\x12\x62udget_utilization\x18\x02 \x01(\x01R\x11\x62udgetUtilization\x12,\n\x12\x61verage_tree_depth\x18\x03 \x01(\x01R\x10\x61verageTreeDepth\x12;\n\x17neural_network_accuracy\x18\x04 \x01(\x01H\x00R\x15neuralNetworkAccuracy\x88\x01\x01\x12&\n\x0fmemory_usage_mb\x18\x05 \x01(\x01R\rmemoryUsageMb\x12*\n\x11\x63pu_usage_percent\x18\x06 \x01(\x01R\x0f\x63puUsagePercent\x12\x32\n\x15total_decision_cycles\x18\x07 \x01(\x03R\x13totalDecisionCycles\x12\x39\n\x19paths_evaluated_per_cycle\x18\x08 \x01(\x01R\x16pathsEvaluatedPerCycle:\x18\xc2\xa0\x19\x14\n\x12performance_updateB\x1a\n\x18_neural_network_accuracy\"\xc4\x01\n\x0cStatusUpdate\x12+\n\x11simulation_status\x18\x01 \x01(\tR\x10simulationStatus\x12\x32\n\ngame_state\x18\x02 \x01(\x0b\x32\x13.hydra.v1.GameStateR\tgameState\x12>\n\x0bperformance\x18\x03 \x01(\x0b\x32\x1c.hydra.v1.PerformanceMetricsR\x0bperformance:\x13\xc2\xa0\x19\x0f\n\rstatus_update\"\xe0\x01\n\x15\x44\x65\x63isionCycleComplete\x12!\n\x0c\x63ycle_number\x18\x01 \x01(\x03R\x0b\x63ycleNumber\x12!\n\x0coptimal_move\x18\x02 \x01(\tR\x0boptimalMove\x12\x1f\n\x0b\x62udget_used\x18\x03 \x01(\x05R\nbudgetUsed\x12\'\n\x0fpaths_evaluated\x18\x04 \x01(\x05R\x0epathsEvaluated\x12\x1d\n\ntree_depth\x18\x05 \x01(\x05R\ttreeDepth:\x18\xc2\xa0\x19\x14\n\x12performance_update\"\xb9\x01\n\x08GameOver\x12\x1f\n\x0b\x66inal_score\x18\x01 \x01(\x05R\nfinalScore\x12\x1f\n\x0btotal_moves\x18\x02 \x01(\x05R\ntotalMoves\x12)\n\x10\x64uration_seconds\x18\x03 \x01(\x01R\x0f\x64urationSeconds\x12\'\n\x0f\x64\x65\x63ision_cycles\x18\x04 \x01(\x03R\x0e\x64\x65\x63isionCycles:\x17\xc2\xa0\x19\x13\n\x11game_state_update\"\xa0\x01\n\rErrorOccurred\x12\x1d\n\nerror_type\x18\x01 \x01(\tR\terrorType\x12#\n\rerror_message\x18\x02 \x01(\tR\x0c\x65rrorMessage\x12\x1c\n\tcomponent\x18\x03 \x01(\tR\tcomponent\x12 \n\x0brecoverable\x18\x04 \x01(\x08R\x0brecoverable:\x0b\xc2\xa0\x19\x07\n\x05\x65rror\"O\n\nPeerStatus\x12\x1b\n\tclient_id\x18\x01 \x01(\tR\x08\x63lientId\x12\x16\n\x06status\x18\x02 \x01(\tR\x06status:\x0c\xc2\xa0\x19\x08\n\x06status\"d\n\x16StartSimulationRequest\x12\x32\n\x06\x63onfig\x18\x01 \x01(\x0b\x32\x1a.hydra.v1.SimulationConfigR\x06\x63onfig:\x16\xc2\xa0\x19\x12\n\x10start_simulation\"3\n\x17StartSimulationResponse:\x18\xc2\xa0\x19\x14\n\x12simulation_started\".\n\x15StopSimulationRequest:\x15\xc2\xa0\x19\x11\n\x0fstop_simulation\"2\n\x16StopSimulationResponse:\x18\xc2\xa0\x19\x14\n\x12simulation_stopped\"0\n\x16PauseSimulationRequest:\x16\xc2\xa0\x19\x12\n\x10pause_simulation\"2\n\x17PauseSimulationResponse:\x17\xc2\xa0\x19\x13\n\x11simulation_paused\"2\n\x17ResumeSimulationRequest:\x17\xc2\xa0\x19\x13\n\x11resume_simulation\"4\n\x18ResumeSimulationResponse:\x18\xc2\xa0\x19\x14\n\x12simulation_resumed\"0\n\x16ResetSimulationRequest:\x16\xc2\xa0\x19\x12\n\x10reset_simulation\"1\n\x17ResetSimulationResponse:\x16\xc2\xa0\x19\x12\n\x10simulation_reset\"$\n\x10GetStatusRequest:\x10\xc2\xa0\x19\x0c\n\nget_status\"\xc9\x01\n\x11GetStatusResponse\x12+\n\x11simulation_status\x18\x01 \x01(\tR\x10simulationStatus\x12\x32\n\ngame_state\x18\x02 \x01(\x0b\x32\x13.hydra.v1.GameStateR\tgameState\x12>\n\x0bperformance\x18\x03 \x01(\x0b\x32\x1c.hydra.v1.PerformanceMetricsR\x0bperformance:\x13\xc2\xa0\x19\x0f\n\rstatus_update\"$\n\x10GetConfigRequest:\x10\xc2\xa0\x19\x0c\n\nget_config\"\\\n\x11GetConfigResponse\x12\x32\n\x06\x63onfig\x18\x01 \x01(\x0b\x32\x1a.hydra.v1.SimulationConfigR\x06\x63onfig:\x13\xc2\xa0\x19\x0f\n\rconfig_update\"X\n\x10SetConfigRequest\x12\x32\n\x06\x63onfig\x18\x01 \x01(\x0b\x32\x1a.hydra.v1.SimulationConfigR\x06\x63onfig:\x10\xc2\xa0\x19\x0c\n\nset_config\"\\\n\x11SetConfigResponse\x12\x32\n\x06\x63onfig\x18\x01 \x01(\x0b\x32\x1a.hydra.v1.SimulationConfigR\x06\x63onfig:\x13\xc2\xa0\x19\x0f\n\rconfig_update*\xaa\x01\n\nSenderKind\x12\x1b\n\x17SENDER_KIND_UNSPECIFIED\x10\x00\x12)\n\x12SENDER_KIND_CLIENT\x10\x01\x1a\x11\xc2\xa0\x19\r\n\x0bHydraClient\x12)\n\x12SENDER_KIND_SERVER\x10\x02\x1a\x11\xc2\xa0\x19\r\n\x0bHydraServer\x12)\n\x12SENDER_KIND_ROUTER\x10\x03\x1a\x11\xc2\xa0\x19\r\n\x0bHydraRouter*\xee\x08\n\x04\x45lem\x12\x14\n\x10\x45LEM_UNSPECIFIED\x10\x00\x12#\n\x0e\x45LEM_HEARTBEAT\x10\x01\x1a\x0f\xc2\xa0\x19\x0b\n\theartbeat\x12\x46\n\x0b\x45LEM_STATUS\x10\x02\x1a\x35\xc2\xa0\x19\x31\n\x06status\xa2\x01\x10\x63lient_connected\xa2\x01\x13\x63lient_disconnected\x12,\n\nELEM_ERROR\x10\x03\x1a\x1c\xc2\xa0\x19\x18\n\x05\x65rror\xa2\x01\x0e\x65rror_occurred\x12\x15\n\x07\x45LEM_OK\x10\x04\x1a\x08\xc2\xa0\x19\x04\n\x02ok\x12\x31\n\x15\x45LEM_START_SIMULATION\x10\x05\x1a\x16\xc2\xa0\x19\x12\n\x10start_simulation\x12/\n\x14\x45LEM_STOP_SIMULATION\x10\x06\x1a\x15\xc2\xa0\x19\x11\n\x0fstop_simulation\x12\x31\n\x15\x45LEM_PAUSE_SIMULATION\x10\x07\x1a\x16\xc2\xa0\x19\x12\n\x10pause_simulation\x12\x33\n\x16\x45LEM_RESUME_SIMULATION\x10\x08\x1a\x17\xc2\xa0\x19\x13\n\x11resume_simulation\x12\x31\n\x15\x45LEM_RESET_SIMULATION\x10\t\x1a\x16\xc2\xa0\x19\x12\n\x10reset_simulation\x12\x35\n\x17\x45LEM_SIMULATION_STARTED\x10\n\x1a\x18\xc2\xa0\x19\x14\n\x12simulation_started\x12\x35\n\x17\x45LEM_SIMULATION_STOPPED\x10\x0b\x1a\x18\xc2\xa0\x19\x14\n\x12simulation_stopped\x12\x33\n\x16\x45LEM_SIMULATION_PAUSED\x10\x0c\x1a\x17\xc2\xa0\x19\x13\n\x11simulation_paused\x12\x35\n\x17\x45LEM_SIMULATION_RESUMED\x10\r\x1a\x18\xc2\xa0\x19\x14\n\x12simulation_resumed\x12\x31\n\x15\x45LEM_SIMULATION_RESET\x10\x0e\x1a\x16\xc2\xa0\x19\x12\n\x10simulation_reset\x12%\n\x0f\x45LEM_GET_STATUS\x10\x0f\x1a\x10\xc2\xa0\x19\x0c\n\nget_status\x12=\n\x12\x45LEM_STATUS_UPDATE\x10\x10\x1a%\xc2\xa0\x19!\n\rstatus_update\xa2\x01\x0fstatus_response\x12?\n\x16\x45LEM_GAME_STATE_UPDATE\x10\x11\x1a#\xc2\xa0\x19\x1f\n\x11game_state_update\xa2\x01\tgame_over\x12O\n\x17\x45LEM_PERFORMANCE_UPDATE\x10\x12\x1a\x32\xc2\xa0\x19.\n\x12performance_update\xa2\x01\x17\x64\x65\x63ision_cycle_complete\x12%\n\x0f\x45LEM_GET_CONFIG\x10\x13\x1a\x10\xc2\xa0\x19\x0c\n\nget_config\x12\x35\n\x0f\x45LEM_SET_CONFIG\x10\x14\x1a \xc2\xa0\x19\x1c\n\nset_config\xa2\x01\rupdate_config\x12<\n\x12\x45LEM_CONFIG_UPDATE\x10\x15\x1a$\xc2\xa0\x19 \n\rconfig_update\xa2\x01\x0e\x63onfig_updated2\xdc\x06\n\x11SimulationService\x12n\n\x0fStartSimulation\x12 .hydra.v1.StartSimulationRequest\x1a!.hydra.v1.StartSimulationResponse\"\x16\xc2\xa0\x19\x12\"\x10start_simulation\x12j\n\x0eStopSimulation\x12\x1f.hydra.v1.StopSimulationRequest\x1a .hydra.v1.StopSimulationResponse\"\x15\xc2\xa0\x19\x11\"\x0fstop_simulation\x12n\n\x0fPauseSimulation\x12 .hydra.v1.PauseSimulationRequest\x1a!.hydra.v1.PauseSimulationResponse\"\x16\xc2\xa0\x19\x12\"\x10pause_simulation\x12r\n\x10ResumeSimulation\x12!.hydra.v1.ResumeSimulationRequest\x1a\".hydra.v1.ResumeSimulationResponse\"\x17\xc2\xa0\x19\x13\"\x11resume_simulation\x12n\n\x0fResetSimulation\x12 .hydra.v1.ResetSimulationRequest\x1a!.hydra.v1.ResetSimulationResponse\"\x16\xc2\xa0\x19\x12\"\x10reset_simulation\x12Y\n\tGetStatus\x12\x1a.hydra.v1.GetStatusRequest\x1a\x1b.hydra.v1.GetStatusResponse\"\x13\x90\x02\x01\xc2\xa0\x19\x0c\"\nget_status\x12Y\n\tGetConfig\x12\x1a.hydra.v1.GetConfigRequest\x1a\x1b.hydra.v1.GetConfigResponse\"\x13\x90\x02\x01\xc2\xa0\x19\x0c\"\nget_config\x12V\n\tSetConfig\x12\x1a.hydra.v1.SetConfigRequest\x1a\x1b.hydra.v1.SetConfigResponse\"\x10\xc2\xa0\x19\x0c\"\nset_config\x1a\t\xc2\xa0\x19\x05\x08\x03\x10\x90Nb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -82,6 +83,10 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ELEM'].values_by_name["ELEM_CONFIG_UPDATE"]._serialized_options = b'\302\240\031 \n\rconfig_update\242\001\016config_updated'
   _globals['_CELL']._loaded_options = None
   _globals['_CELL']._serialized_options = b'\302\240\031\003\240\001\001'
+  _globals['_SIMULATIONCONFIG'].fields_by_name['initial_snake_length']._loaded_options = None
+  _globals['_SIMULATIONCONFIG'].fields_by_name['initial_snake_length']._serialized_options = b'\272H\004\032\002(\001'
+  _globals['_SIMULATIONCONFIG'].fields_by_name['move_budget']._loaded_options = None
+  _globals['_SIMULATIONCONFIG'].fields_by_name['move_budget']._serialized_options = b'\272H\004\032\002(\001'
   _globals['_GAMESTATE']._loaded_options = None
   _globals['_GAMESTATE']._serialized_options = b'\302\240\031\023\n\021game_state_update'
   _globals['_PERFORMANCEMETRICS']._loaded_options = None
@@ -146,60 +151,60 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SIMULATIONSERVICE'].methods_by_name['GetConfig']._serialized_options = b'\220\002\001\302\240\031\014\"\nget_config'
   _globals['_SIMULATIONSERVICE'].methods_by_name['SetConfig']._loaded_options = None
   _globals['_SIMULATIONSERVICE'].methods_by_name['SetConfig']._serialized_options = b'\302\240\031\014\"\nset_config'
-  _globals['_SENDERKIND']._serialized_start=3326
-  _globals['_SENDERKIND']._serialized_end=3496
-  _globals['_ELEM']._serialized_start=3499
-  _globals['_ELEM']._serialized_end=4633
-  _globals['_CELL']._serialized_start=61
-  _globals['_CELL']._serialized_end=104
-  _globals['_SIMULATIONCONFIG']._serialized_start=107
-  _globals['_SIMULATIONCONFIG']._serialized_end=501
-  _globals['_GAMESTATE']._serialized_start=504
-  _globals['_GAMESTATE']._serialized_end=867
-  _globals['_PERFORMANCEMETRICS']._serialized_start=870
-  _globals['_PERFORMANCEMETRICS']._serialized_end=1343
-  _globals['_STATUSUPDATE']._serialized_start=1346
-  _globals['_STATUSUPDATE']._serialized_end=1542
-  _globals['_DECISIONCYCLECOMPLETE']._serialized_start=1545
-  _globals['_DECISIONCYCLECOMPLETE']._serialized_end=1769
-  _globals['_GAMEOVER']._serialized_start=1772
-  _globals['_GAMEOVER']._serialized_end=1957
-  _globals['_ERROROCCURRED']._serialized_start=1960
-  _globals['_ERROROCCURRED']._serialized_end=2120
-  _globals['_PEERSTATUS']._serialized_start=2122
-  _globals['_PEERSTATUS']._serialized_end=2201
-  _globals['_STARTSIMULATIONREQUEST']._serialized_start=2203
-  _globals['_STARTSIMULATIONREQUEST']._serialized_end=2303
-  _globals['_STARTSIMULATIONRESPONSE']._serialized_start=2305
-  _globals['_STARTSIMULATIONRESPONSE']._serialized_end=2356
-  _globals['_STOPSIMULATIONREQUEST']._serialized_start=2358
-  _globals['_STOPSIMULATIONREQUEST']._serialized_end=2404
-  _globals['_STOPSIMULATIONRESPONSE']._serialized_start=2406
-  _globals['_STOPSIMULATIONRESPONSE']._serialized_end=2456
-  _globals['_PAUSESIMULATIONREQUEST']._serialized_start=2458
-  _globals['_PAUSESIMULATIONREQUEST']._serialized_end=2506
-  _globals['_PAUSESIMULATIONRESPONSE']._serialized_start=2508
-  _globals['_PAUSESIMULATIONRESPONSE']._serialized_end=2558
-  _globals['_RESUMESIMULATIONREQUEST']._serialized_start=2560
-  _globals['_RESUMESIMULATIONREQUEST']._serialized_end=2610
-  _globals['_RESUMESIMULATIONRESPONSE']._serialized_start=2612
-  _globals['_RESUMESIMULATIONRESPONSE']._serialized_end=2664
-  _globals['_RESETSIMULATIONREQUEST']._serialized_start=2666
-  _globals['_RESETSIMULATIONREQUEST']._serialized_end=2714
-  _globals['_RESETSIMULATIONRESPONSE']._serialized_start=2716
-  _globals['_RESETSIMULATIONRESPONSE']._serialized_end=2765
-  _globals['_GETSTATUSREQUEST']._serialized_start=2767
-  _globals['_GETSTATUSREQUEST']._serialized_end=2803
-  _globals['_GETSTATUSRESPONSE']._serialized_start=2806
-  _globals['_GETSTATUSRESPONSE']._serialized_end=3007
-  _globals['_GETCONFIGREQUEST']._serialized_start=3009
-  _globals['_GETCONFIGREQUEST']._serialized_end=3045
-  _globals['_GETCONFIGRESPONSE']._serialized_start=3047
-  _globals['_GETCONFIGRESPONSE']._serialized_end=3139
-  _globals['_SETCONFIGREQUEST']._serialized_start=3141
-  _globals['_SETCONFIGREQUEST']._serialized_end=3229
-  _globals['_SETCONFIGRESPONSE']._serialized_start=3231
-  _globals['_SETCONFIGRESPONSE']._serialized_end=3323
-  _globals['_SIMULATIONSERVICE']._serialized_start=4636
-  _globals['_SIMULATIONSERVICE']._serialized_end=5496
+  _globals['_SENDERKIND']._serialized_start=3373
+  _globals['_SENDERKIND']._serialized_end=3543
+  _globals['_ELEM']._serialized_start=3546
+  _globals['_ELEM']._serialized_end=4680
+  _globals['_CELL']._serialized_start=90
+  _globals['_CELL']._serialized_end=133
+  _globals['_SIMULATIONCONFIG']._serialized_start=136
+  _globals['_SIMULATIONCONFIG']._serialized_end=548
+  _globals['_GAMESTATE']._serialized_start=551
+  _globals['_GAMESTATE']._serialized_end=914
+  _globals['_PERFORMANCEMETRICS']._serialized_start=917
+  _globals['_PERFORMANCEMETRICS']._serialized_end=1390
+  _globals['_STATUSUPDATE']._serialized_start=1393
+  _globals['_STATUSUPDATE']._serialized_end=1589
+  _globals['_DECISIONCYCLECOMPLETE']._serialized_start=1592
+  _globals['_DECISIONCYCLECOMPLETE']._serialized_end=1816
+  _globals['_GAMEOVER']._serialized_start=1819
+  _globals['_GAMEOVER']._serialized_end=2004
+  _globals['_ERROROCCURRED']._serialized_start=2007
+  _globals['_ERROROCCURRED']._serialized_end=2167
+  _globals['_PEERSTATUS']._serialized_start=2169
+  _globals['_PEERSTATUS']._serialized_end=2248
+  _globals['_STARTSIMULATIONREQUEST']._serialized_start=2250
+  _globals['_STARTSIMULATIONREQUEST']._serialized_end=2350
+  _globals['_STARTSIMULATIONRESPONSE']._serialized_start=2352
+  _globals['_STARTSIMULATIONRESPONSE']._serialized_end=2403
+  _globals['_STOPSIMULATIONREQUEST']._serialized_start=2405
+  _globals['_STOPSIMULATIONREQUEST']._serialized_end=2451
+  _globals['_STOPSIMULATIONRESPONSE']._serialized_start=2453
+  _globals['_STOPSIMULATIONRESPONSE']._serialized_end=2503
+  _globals['_PAUSESIMULATIONREQUEST']._serialized_start=2505
+  _globals['_PAUSESIMULATIONREQUEST']._serialized_end=2553
+  _globals['_PAUSESIMULATIONRESPONSE']._serialized_start=2555
+  _globals['_PAUSESIMULATIONRESPONSE']._serialized_end=2605
+  _globals['_RESUMESIMULATIONREQUEST']._serialized_start=2607
+  _globals['_RESUMESIMULATIONREQUEST']._serialized_end=2657
+  _globals['_RESUMESIMULATIONRESPONSE']._serialized_start=2659
+  _globals['_RESUMESIMULATIONRESPONSE']._serialized_end=2711
+  _globals['_RESETSIMULATIONREQUEST']._serialized_start=2713
+  _globals['_RESETSIMULATIONREQUEST']._serialized_end=2761
+  _globals['_RESETSIMULATIONRESPONSE']._serialized_start=2763
+  _globals['_RESETSIMULATIONRESPONSE']._serialized_end=2812
+  _globals['_GETSTATUSREQUEST']._serialized_start=2814
+  _globals['_GETSTATUSREQUEST']._serialized_end=2850
+  _globals['_GETSTATUSRESPONSE']._serialized_start=2853
+  _globals['_GETSTATUSRESPONSE']._serialized_end=3054
+  _globals['_GETCONFIGREQUEST']._serialized_start=3056
+  _globals['_GETCONFIGREQUEST']._serialized_end=3092
+  _globals['_GETCONFIGRESPONSE']._serialized_start=3094
+  _globals['_GETCONFIGRESPONSE']._serialized_end=3186
+  _globals['_SETCONFIGREQUEST']._serialized_start=3188
+  _globals['_SETCONFIGREQUEST']._serialized_end=3276
+  _globals['_SETCONFIGRESPONSE']._serialized_start=3278
+  _globals['_SETCONFIGRESPONSE']._serialized_end=3370
+  _globals['_SIMULATIONSERVICE']._serialized_start=4683
+  _globals['_SIMULATIONSERVICE']._serialized_end=5543
 # @@protoc_insertion_point(module_scope)

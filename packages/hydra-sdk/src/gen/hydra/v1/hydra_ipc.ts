@@ -14,11 +14,58 @@
 // @generated from file hydra/v1/hydra.proto (package hydra.v1, syntax proto3)
 /* eslint-disable */
 
+import type { GetConfigRequest, GetConfigResponse, GetStatusRequest, GetStatusResponse, PauseSimulationRequest, PauseSimulationResponse, ResetSimulationRequest, ResetSimulationResponse, ResumeSimulationRequest, ResumeSimulationResponse, SetConfigRequest, SetConfigResponse, SimulationConfig, StartSimulationRequest, StartSimulationResponse, StopSimulationRequest, StopSimulationResponse } from "./hydra_pb.js";
+import { GetConfigRequestSchema, GetConfigResponseSchema, GetStatusRequestSchema, GetStatusResponseSchema, PauseSimulationRequestSchema, PauseSimulationResponseSchema, ResetSimulationRequestSchema, ResetSimulationResponseSchema, ResumeSimulationRequestSchema, ResumeSimulationResponseSchema, SetConfigRequestSchema, SetConfigResponseSchema, SimulationConfigSchema, StartSimulationRequestSchema, StartSimulationResponseSchema, StopSimulationRequestSchema, StopSimulationResponseSchema } from "./hydra_pb.js";
+import type { CallOptions, HandlerContext, PathNode, Violation } from "@protoipc/runtime";
+import { defineService, violation } from "@protoipc/runtime";
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import type { GetConfigRequest, GetConfigResponse, GetStatusRequest, GetStatusResponse, PauseSimulationRequest, PauseSimulationResponse, ResetSimulationRequest, ResetSimulationResponse, ResumeSimulationRequest, ResumeSimulationResponse, SetConfigRequest, SetConfigResponse, StartSimulationRequest, StartSimulationResponse, StopSimulationRequest, StopSimulationResponse } from "./hydra_pb.js";
-import { GetConfigRequestSchema, GetConfigResponseSchema, GetStatusRequestSchema, GetStatusResponseSchema, PauseSimulationRequestSchema, PauseSimulationResponseSchema, ResetSimulationRequestSchema, ResetSimulationResponseSchema, ResumeSimulationRequestSchema, ResumeSimulationResponseSchema, SetConfigRequestSchema, SetConfigResponseSchema, StartSimulationRequestSchema, StartSimulationResponseSchema, StopSimulationRequestSchema, StopSimulationResponseSchema } from "./hydra_pb.js";
-import type { CallOptions, HandlerContext } from "@protoipc/runtime";
-import { defineService } from "@protoipc/runtime";
+
+function $walk_hydra_v1_StartSimulationRequest(m: StartSimulationRequest, out: Violation[], up: PathNode | undefined): void {
+  { // config
+    const v = m.config;
+    if (v !== undefined) {
+      $walk_hydra_v1_SimulationConfig(v, out, { up, field: StartSimulationRequestSchema.field.config });
+    }
+  }
+}
+
+function $walk_hydra_v1_SetConfigRequest(m: SetConfigRequest, out: Violation[], up: PathNode | undefined): void {
+  { // config
+    const v = m.config;
+    if (v !== undefined) {
+      $walk_hydra_v1_SimulationConfig(v, out, { up, field: SetConfigRequestSchema.field.config });
+    }
+  }
+}
+
+function $walk_hydra_v1_SimulationConfig(m: SimulationConfig, out: Violation[], up: PathNode | undefined): void {
+  { // initial_snake_length
+    const v = m.initialSnakeLength;
+    if (v < 1) out.push(violation(up, SimulationConfigSchema.field.initialSnakeLength, undefined, "int32.gte", "int32.gte", "must be greater than or equal to 1"));
+  }
+  { // move_budget
+    const v = m.moveBudget;
+    if (v < 1) out.push(violation(up, SimulationConfigSchema.field.moveBudget, undefined, "int32.gte", "int32.gte", "must be greater than or equal to 1"));
+  }
+}
+
+/**
+ * The violations of hydra.v1.StartSimulationRequest's buf.validate rules; empty when it is valid.
+ */
+function $validate_hydra_v1_StartSimulationRequest(m: StartSimulationRequest): Violation[] {
+  const out: Violation[] = [];
+  $walk_hydra_v1_StartSimulationRequest(m, out, undefined);
+  return out;
+}
+
+/**
+ * The violations of hydra.v1.SetConfigRequest's buf.validate rules; empty when it is valid.
+ */
+function $validate_hydra_v1_SetConfigRequest(m: SetConfigRequest): Violation[] {
+  const out: Violation[] = [];
+  $walk_hydra_v1_SetConfigRequest(m, out, undefined);
+  return out;
+}
 
 /**
  * SimulationService is what the simulation server does for clients, through the router. Each
@@ -164,7 +211,7 @@ export const SimulationService = defineService<SimulationServiceClient, Simulati
   typeName: "hydra.v1.SimulationService",
   binding: "hydra",
   defaultTimeoutMs: 10000,
-  schemaHash: "cc4f5a21eb71c33d4c13d211cf3e8bd0a3c5ff5093a0be592bc31a0d03d1cf77",
+  schemaHash: "23acf53cd0402e985a3444ff63b782d727e0e0bb3cdb086ed7003f35ed1a4981",
   methods: {
     startSimulation: {
       name: "StartSimulation",
@@ -174,6 +221,7 @@ export const SimulationService = defineService<SimulationServiceClient, Simulati
       progress: undefined,
       idempotency: "idempotency_unknown",
       wireName: "start_simulation",
+      validateInput: $validate_hydra_v1_StartSimulationRequest,
     },
     stopSimulation: {
       name: "StopSimulation",
@@ -237,6 +285,7 @@ export const SimulationService = defineService<SimulationServiceClient, Simulati
       progress: undefined,
       idempotency: "idempotency_unknown",
       wireName: "set_config",
+      validateInput: $validate_hydra_v1_SetConfigRequest,
     },
   },
 });

@@ -8,7 +8,209 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import ClassVar
 
 import protoipc
+from protoipc import validate as _validate
 from poppo.v1 import poppo_pb2
+
+_FIELDS_poppo_v1_ProjectAddRequest = poppo_pb2.ProjectAddRequest.DESCRIPTOR.fields_by_name
+_FIELDS_poppo_v1_ProjectRemoveRequest = poppo_pb2.ProjectRemoveRequest.DESCRIPTOR.fields_by_name
+_FIELDS_poppo_v1_ProjectStartRequest = poppo_pb2.ProjectStartRequest.DESCRIPTOR.fields_by_name
+_FIELDS_poppo_v1_ProjectStopRequest = poppo_pb2.ProjectStopRequest.DESCRIPTOR.fields_by_name
+_FIELDS_poppo_v1_ProjectRestartRequest = poppo_pb2.ProjectRestartRequest.DESCRIPTOR.fields_by_name
+_FIELDS_poppo_v1_ProjectStatusRequest = poppo_pb2.ProjectStatusRequest.DESCRIPTOR.fields_by_name
+_FIELDS_poppo_v1_ProjectUpdateRequest = poppo_pb2.ProjectUpdateRequest.DESCRIPTOR.fields_by_name
+_FIELDS_poppo_v1_QueueStatsRequest = poppo_pb2.QueueStatsRequest.DESCRIPTOR.fields_by_name
+_FIELDS_poppo_v1_TaskListRequest = poppo_pb2.TaskListRequest.DESCRIPTOR.fields_by_name
+_FIELDS_poppo_v1_TaskStatusRequest = poppo_pb2.TaskStatusRequest.DESCRIPTOR.fields_by_name
+_FIELDS_poppo_v1_TaskCancelRequest = poppo_pb2.TaskCancelRequest.DESCRIPTOR.fields_by_name
+_FIELDS_poppo_v1_TaskRetryRequest = poppo_pb2.TaskRetryRequest.DESCRIPTOR.fields_by_name
+_FIELDS_poppo_v1_MetricsGetRequest = poppo_pb2.MetricsGetRequest.DESCRIPTOR.fields_by_name
+_RE0 = _validate.compile_pattern("^[0-9]+[smhd]$")
+
+
+def _walk_poppo_v1_ProjectAddRequest(m: poppo_pb2.ProjectAddRequest, out: list[_validate.Violation], up: _validate.PathNode | None) -> None:
+    # path
+    v1 = m.path
+    if len(v1) < 1:
+        out.append(_validate.violation(up, _FIELDS_poppo_v1_ProjectAddRequest["path"], None, "string.min_len", "string.min_len", "must be at least 1 characters"))
+
+
+def _walk_poppo_v1_ProjectRemoveRequest(m: poppo_pb2.ProjectRemoveRequest, out: list[_validate.Violation], up: _validate.PathNode | None) -> None:
+    # project_id
+    v1 = m.project_id
+    if len(v1) < 1:
+        out.append(_validate.violation(up, _FIELDS_poppo_v1_ProjectRemoveRequest["project_id"], None, "string.min_len", "string.min_len", "must be at least 1 characters"))
+
+
+def _walk_poppo_v1_ProjectStartRequest(m: poppo_pb2.ProjectStartRequest, out: list[_validate.Violation], up: _validate.PathNode | None) -> None:
+    # project_id
+    v1 = m.project_id
+    if len(v1) < 1:
+        out.append(_validate.violation(up, _FIELDS_poppo_v1_ProjectStartRequest["project_id"], None, "string.min_len", "string.min_len", "must be at least 1 characters"))
+
+
+def _walk_poppo_v1_ProjectStopRequest(m: poppo_pb2.ProjectStopRequest, out: list[_validate.Violation], up: _validate.PathNode | None) -> None:
+    # project_id
+    v1 = m.project_id
+    if len(v1) < 1:
+        out.append(_validate.violation(up, _FIELDS_poppo_v1_ProjectStopRequest["project_id"], None, "string.min_len", "string.min_len", "must be at least 1 characters"))
+
+
+def _walk_poppo_v1_ProjectRestartRequest(m: poppo_pb2.ProjectRestartRequest, out: list[_validate.Violation], up: _validate.PathNode | None) -> None:
+    # project_id
+    v1 = m.project_id
+    if len(v1) < 1:
+        out.append(_validate.violation(up, _FIELDS_poppo_v1_ProjectRestartRequest["project_id"], None, "string.min_len", "string.min_len", "must be at least 1 characters"))
+
+
+def _walk_poppo_v1_ProjectStatusRequest(m: poppo_pb2.ProjectStatusRequest, out: list[_validate.Violation], up: _validate.PathNode | None) -> None:
+    # project_id
+    v1 = m.project_id
+    if len(v1) < 1:
+        out.append(_validate.violation(up, _FIELDS_poppo_v1_ProjectStatusRequest["project_id"], None, "string.min_len", "string.min_len", "must be at least 1 characters"))
+
+
+def _walk_poppo_v1_ProjectUpdateRequest(m: poppo_pb2.ProjectUpdateRequest, out: list[_validate.Violation], up: _validate.PathNode | None) -> None:
+    # project_id
+    v1 = m.project_id
+    if len(v1) < 1:
+        out.append(_validate.violation(up, _FIELDS_poppo_v1_ProjectUpdateRequest["project_id"], None, "string.min_len", "string.min_len", "must be at least 1 characters"))
+
+
+def _walk_poppo_v1_QueueStatsRequest(m: poppo_pb2.QueueStatsRequest, out: list[_validate.Violation], up: _validate.PathNode | None) -> None:
+    # period
+    if m.HasField("period"):
+        v2 = m.period
+        if not (_RE0.search(v2) is not None):
+            out.append(_validate.violation(up, _FIELDS_poppo_v1_QueueStatsRequest["period"], None, "string.pattern", "string.pattern", "does not match regex pattern `^[0-9]+[smhd]$`"))
+
+
+def _walk_poppo_v1_TaskListRequest(m: poppo_pb2.TaskListRequest, out: list[_validate.Violation], up: _validate.PathNode | None) -> None:
+    # limit
+    if m.HasField("limit"):
+        v2 = m.limit
+        if (v2 > 10000 or v2 < 1):
+            out.append(_validate.violation(up, _FIELDS_poppo_v1_TaskListRequest["limit"], None, "uint32.gte_lte", "uint32.gte", "must be greater than or equal to 1 and less than or equal to 10000"))
+
+
+def _walk_poppo_v1_TaskStatusRequest(m: poppo_pb2.TaskStatusRequest, out: list[_validate.Violation], up: _validate.PathNode | None) -> None:
+    # task_id
+    v1 = m.task_id
+    if len(v1) < 1:
+        out.append(_validate.violation(up, _FIELDS_poppo_v1_TaskStatusRequest["task_id"], None, "string.min_len", "string.min_len", "must be at least 1 characters"))
+
+
+def _walk_poppo_v1_TaskCancelRequest(m: poppo_pb2.TaskCancelRequest, out: list[_validate.Violation], up: _validate.PathNode | None) -> None:
+    # task_id
+    v1 = m.task_id
+    if len(v1) < 1:
+        out.append(_validate.violation(up, _FIELDS_poppo_v1_TaskCancelRequest["task_id"], None, "string.min_len", "string.min_len", "must be at least 1 characters"))
+
+
+def _walk_poppo_v1_TaskRetryRequest(m: poppo_pb2.TaskRetryRequest, out: list[_validate.Violation], up: _validate.PathNode | None) -> None:
+    # task_id
+    v1 = m.task_id
+    if len(v1) < 1:
+        out.append(_validate.violation(up, _FIELDS_poppo_v1_TaskRetryRequest["task_id"], None, "string.min_len", "string.min_len", "must be at least 1 characters"))
+
+
+def _walk_poppo_v1_MetricsGetRequest(m: poppo_pb2.MetricsGetRequest, out: list[_validate.Violation], up: _validate.PathNode | None) -> None:
+    # period
+    if m.HasField("period"):
+        v2 = m.period
+        if not (_RE0.search(v2) is not None):
+            out.append(_validate.violation(up, _FIELDS_poppo_v1_MetricsGetRequest["period"], None, "string.pattern", "string.pattern", "does not match regex pattern `^[0-9]+[smhd]$`"))
+
+
+def _validate_poppo_v1_ProjectAddRequest(m: poppo_pb2.ProjectAddRequest) -> list[_validate.Violation]:
+    """The violations of poppo.v1.ProjectAddRequest's buf.validate rules; empty when valid."""
+    out: list[_validate.Violation] = []
+    _walk_poppo_v1_ProjectAddRequest(m, out, None)
+    return out
+
+
+def _validate_poppo_v1_ProjectRemoveRequest(m: poppo_pb2.ProjectRemoveRequest) -> list[_validate.Violation]:
+    """The violations of poppo.v1.ProjectRemoveRequest's buf.validate rules; empty when valid."""
+    out: list[_validate.Violation] = []
+    _walk_poppo_v1_ProjectRemoveRequest(m, out, None)
+    return out
+
+
+def _validate_poppo_v1_ProjectStartRequest(m: poppo_pb2.ProjectStartRequest) -> list[_validate.Violation]:
+    """The violations of poppo.v1.ProjectStartRequest's buf.validate rules; empty when valid."""
+    out: list[_validate.Violation] = []
+    _walk_poppo_v1_ProjectStartRequest(m, out, None)
+    return out
+
+
+def _validate_poppo_v1_ProjectStopRequest(m: poppo_pb2.ProjectStopRequest) -> list[_validate.Violation]:
+    """The violations of poppo.v1.ProjectStopRequest's buf.validate rules; empty when valid."""
+    out: list[_validate.Violation] = []
+    _walk_poppo_v1_ProjectStopRequest(m, out, None)
+    return out
+
+
+def _validate_poppo_v1_ProjectRestartRequest(m: poppo_pb2.ProjectRestartRequest) -> list[_validate.Violation]:
+    """The violations of poppo.v1.ProjectRestartRequest's buf.validate rules; empty when valid."""
+    out: list[_validate.Violation] = []
+    _walk_poppo_v1_ProjectRestartRequest(m, out, None)
+    return out
+
+
+def _validate_poppo_v1_ProjectStatusRequest(m: poppo_pb2.ProjectStatusRequest) -> list[_validate.Violation]:
+    """The violations of poppo.v1.ProjectStatusRequest's buf.validate rules; empty when valid."""
+    out: list[_validate.Violation] = []
+    _walk_poppo_v1_ProjectStatusRequest(m, out, None)
+    return out
+
+
+def _validate_poppo_v1_ProjectUpdateRequest(m: poppo_pb2.ProjectUpdateRequest) -> list[_validate.Violation]:
+    """The violations of poppo.v1.ProjectUpdateRequest's buf.validate rules; empty when valid."""
+    out: list[_validate.Violation] = []
+    _walk_poppo_v1_ProjectUpdateRequest(m, out, None)
+    return out
+
+
+def _validate_poppo_v1_QueueStatsRequest(m: poppo_pb2.QueueStatsRequest) -> list[_validate.Violation]:
+    """The violations of poppo.v1.QueueStatsRequest's buf.validate rules; empty when valid."""
+    out: list[_validate.Violation] = []
+    _walk_poppo_v1_QueueStatsRequest(m, out, None)
+    return out
+
+
+def _validate_poppo_v1_TaskListRequest(m: poppo_pb2.TaskListRequest) -> list[_validate.Violation]:
+    """The violations of poppo.v1.TaskListRequest's buf.validate rules; empty when valid."""
+    out: list[_validate.Violation] = []
+    _walk_poppo_v1_TaskListRequest(m, out, None)
+    return out
+
+
+def _validate_poppo_v1_TaskStatusRequest(m: poppo_pb2.TaskStatusRequest) -> list[_validate.Violation]:
+    """The violations of poppo.v1.TaskStatusRequest's buf.validate rules; empty when valid."""
+    out: list[_validate.Violation] = []
+    _walk_poppo_v1_TaskStatusRequest(m, out, None)
+    return out
+
+
+def _validate_poppo_v1_TaskCancelRequest(m: poppo_pb2.TaskCancelRequest) -> list[_validate.Violation]:
+    """The violations of poppo.v1.TaskCancelRequest's buf.validate rules; empty when valid."""
+    out: list[_validate.Violation] = []
+    _walk_poppo_v1_TaskCancelRequest(m, out, None)
+    return out
+
+
+def _validate_poppo_v1_TaskRetryRequest(m: poppo_pb2.TaskRetryRequest) -> list[_validate.Violation]:
+    """The violations of poppo.v1.TaskRetryRequest's buf.validate rules; empty when valid."""
+    out: list[_validate.Violation] = []
+    _walk_poppo_v1_TaskRetryRequest(m, out, None)
+    return out
+
+
+def _validate_poppo_v1_MetricsGetRequest(m: poppo_pb2.MetricsGetRequest) -> list[_validate.Violation]:
+    """The violations of poppo.v1.MetricsGetRequest's buf.validate rules; empty when valid."""
+    out: list[_validate.Violation] = []
+    _walk_poppo_v1_MetricsGetRequest(m, out, None)
+    return out
+
 
 DAEMON_SERVICE_DAEMON_STATUS: protoipc.MethodDescriptor[poppo_pb2.DaemonStatusRequest, poppo_pb2.DaemonStatusResponse, None] = protoipc.MethodDescriptor(
     name="DaemonStatus",
@@ -80,6 +282,7 @@ DAEMON_SERVICE_PROJECT_ADD: protoipc.MethodDescriptor[poppo_pb2.ProjectAddReques
     progress=None,
     idempotency="idempotency_unknown",
     wire_name="project.add",
+    validate_input=_validate_poppo_v1_ProjectAddRequest,
 )
 
 DAEMON_SERVICE_PROJECT_REMOVE: protoipc.MethodDescriptor[poppo_pb2.ProjectRemoveRequest, poppo_pb2.ProjectRemoveResponse, None] = protoipc.MethodDescriptor(
@@ -92,6 +295,7 @@ DAEMON_SERVICE_PROJECT_REMOVE: protoipc.MethodDescriptor[poppo_pb2.ProjectRemove
     progress=None,
     idempotency="idempotency_unknown",
     wire_name="project.remove",
+    validate_input=_validate_poppo_v1_ProjectRemoveRequest,
 )
 
 DAEMON_SERVICE_PROJECT_START: protoipc.MethodDescriptor[poppo_pb2.ProjectStartRequest, poppo_pb2.ProjectStartResponse, None] = protoipc.MethodDescriptor(
@@ -104,6 +308,7 @@ DAEMON_SERVICE_PROJECT_START: protoipc.MethodDescriptor[poppo_pb2.ProjectStartRe
     progress=None,
     idempotency="idempotency_unknown",
     wire_name="project.start",
+    validate_input=_validate_poppo_v1_ProjectStartRequest,
 )
 
 DAEMON_SERVICE_PROJECT_STOP: protoipc.MethodDescriptor[poppo_pb2.ProjectStopRequest, poppo_pb2.ProjectStopResponse, None] = protoipc.MethodDescriptor(
@@ -116,6 +321,7 @@ DAEMON_SERVICE_PROJECT_STOP: protoipc.MethodDescriptor[poppo_pb2.ProjectStopRequ
     progress=None,
     idempotency="idempotency_unknown",
     wire_name="project.stop",
+    validate_input=_validate_poppo_v1_ProjectStopRequest,
 )
 
 DAEMON_SERVICE_PROJECT_RESTART: protoipc.MethodDescriptor[poppo_pb2.ProjectRestartRequest, poppo_pb2.ProjectRestartResponse, None] = protoipc.MethodDescriptor(
@@ -128,6 +334,7 @@ DAEMON_SERVICE_PROJECT_RESTART: protoipc.MethodDescriptor[poppo_pb2.ProjectResta
     progress=None,
     idempotency="idempotency_unknown",
     wire_name="project.restart",
+    validate_input=_validate_poppo_v1_ProjectRestartRequest,
 )
 
 DAEMON_SERVICE_PROJECT_STATUS: protoipc.MethodDescriptor[poppo_pb2.ProjectStatusRequest, poppo_pb2.ProjectStatusResponse, None] = protoipc.MethodDescriptor(
@@ -140,6 +347,7 @@ DAEMON_SERVICE_PROJECT_STATUS: protoipc.MethodDescriptor[poppo_pb2.ProjectStatus
     progress=None,
     idempotency="no_side_effects",
     wire_name="project.status",
+    validate_input=_validate_poppo_v1_ProjectStatusRequest,
 )
 
 DAEMON_SERVICE_PROJECT_UPDATE: protoipc.MethodDescriptor[poppo_pb2.ProjectUpdateRequest, poppo_pb2.ProjectUpdateResponse, None] = protoipc.MethodDescriptor(
@@ -152,6 +360,7 @@ DAEMON_SERVICE_PROJECT_UPDATE: protoipc.MethodDescriptor[poppo_pb2.ProjectUpdate
     progress=None,
     idempotency="idempotency_unknown",
     wire_name="project.update",
+    validate_input=_validate_poppo_v1_ProjectUpdateRequest,
 )
 
 DAEMON_SERVICE_QUEUE_STATUS: protoipc.MethodDescriptor[poppo_pb2.QueueStatusRequest, poppo_pb2.QueueStatusResponse, None] = protoipc.MethodDescriptor(
@@ -212,6 +421,7 @@ DAEMON_SERVICE_QUEUE_STATS: protoipc.MethodDescriptor[poppo_pb2.QueueStatsReques
     progress=None,
     idempotency="no_side_effects",
     wire_name="queue.stats",
+    validate_input=_validate_poppo_v1_QueueStatsRequest,
 )
 
 DAEMON_SERVICE_WORKER_STATUS: protoipc.MethodDescriptor[poppo_pb2.WorkerStatusRequest, poppo_pb2.WorkerStatusResponse, None] = protoipc.MethodDescriptor(
@@ -260,6 +470,7 @@ DAEMON_SERVICE_TASK_LIST: protoipc.MethodDescriptor[poppo_pb2.TaskListRequest, p
     progress=None,
     idempotency="no_side_effects",
     wire_name="task.list",
+    validate_input=_validate_poppo_v1_TaskListRequest,
 )
 
 DAEMON_SERVICE_TASK_STATUS: protoipc.MethodDescriptor[poppo_pb2.TaskStatusRequest, poppo_pb2.TaskStatusResponse, None] = protoipc.MethodDescriptor(
@@ -272,6 +483,7 @@ DAEMON_SERVICE_TASK_STATUS: protoipc.MethodDescriptor[poppo_pb2.TaskStatusReques
     progress=None,
     idempotency="no_side_effects",
     wire_name="task.status",
+    validate_input=_validate_poppo_v1_TaskStatusRequest,
 )
 
 DAEMON_SERVICE_TASK_CANCEL: protoipc.MethodDescriptor[poppo_pb2.TaskCancelRequest, poppo_pb2.TaskCancelResponse, None] = protoipc.MethodDescriptor(
@@ -284,6 +496,7 @@ DAEMON_SERVICE_TASK_CANCEL: protoipc.MethodDescriptor[poppo_pb2.TaskCancelReques
     progress=None,
     idempotency="idempotency_unknown",
     wire_name="task.cancel",
+    validate_input=_validate_poppo_v1_TaskCancelRequest,
 )
 
 DAEMON_SERVICE_TASK_RETRY: protoipc.MethodDescriptor[poppo_pb2.TaskRetryRequest, poppo_pb2.TaskRetryResponse, None] = protoipc.MethodDescriptor(
@@ -296,6 +509,7 @@ DAEMON_SERVICE_TASK_RETRY: protoipc.MethodDescriptor[poppo_pb2.TaskRetryRequest,
     progress=None,
     idempotency="idempotency_unknown",
     wire_name="task.retry",
+    validate_input=_validate_poppo_v1_TaskRetryRequest,
 )
 
 DAEMON_SERVICE_METRICS_GET: protoipc.MethodDescriptor[poppo_pb2.MetricsGetRequest, poppo_pb2.MetricsGetResponse, None] = protoipc.MethodDescriptor(
@@ -308,6 +522,7 @@ DAEMON_SERVICE_METRICS_GET: protoipc.MethodDescriptor[poppo_pb2.MetricsGetReques
     progress=None,
     idempotency="no_side_effects",
     wire_name="metrics.get",
+    validate_input=_validate_poppo_v1_MetricsGetRequest,
 )
 
 DAEMON_SERVICE_LOGS_TAIL: protoipc.MethodDescriptor[poppo_pb2.LogsTailRequest, poppo_pb2.LogsTailResponse, None] = protoipc.MethodDescriptor(
@@ -348,7 +563,7 @@ DAEMON_SERVICE_WATCH_EVENTS: protoipc.MethodDescriptor[poppo_pb2.WatchEventsRequ
 
 DAEMON_SERVICE = protoipc.ServiceDescriptor(
     type_name="poppo.v1.DaemonService",
-    schema_hash="5a50b5bb5f949a4a9145d5a789177a4070a7d9b6c314dcd8d576c37bdd51951a",
+    schema_hash="4a7ae3240b23bbca44fde2102da21a2ff51de7f3965b5c33dc70fbcd2e8a665d",
     binding="command_frame",
     default_timeout_ms=30000,
     methods=(

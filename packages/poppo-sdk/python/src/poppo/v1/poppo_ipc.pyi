@@ -5,6 +5,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import ClassVar
 
 import protoipc
+from protoipc import validate as _validate
 from poppo.v1 import poppo_pb2
 
 DAEMON_SERVICE_DAEMON_STATUS: protoipc.MethodDescriptor[poppo_pb2.DaemonStatusRequest, poppo_pb2.DaemonStatusResponse, None]

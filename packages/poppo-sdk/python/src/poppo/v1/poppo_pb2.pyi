@@ -1,3 +1,4 @@
+from buf.validate import validate_pb2 as _validate_pb2
 from google.protobuf import struct_pb2 as _struct_pb2
 from protoipc.v1 import options_pb2 as _options_pb2
 from google.protobuf.internal import containers as _containers

@@ -16,11 +16,227 @@
 // @generated from file poppo/v1/poppo.proto (package poppo.v1, syntax proto3)
 /* eslint-disable */
 
-import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { DaemonMetricsRequest, DaemonMetricsResponse, DaemonReloadRequest, DaemonReloadResponse, DaemonStatusRequest, DaemonStatusResponse, DaemonStopRequest, DaemonStopResponse, HealthCheckRequest, HealthCheckResponse, LogsTailRequest, LogsTailResponse, MetricsGetRequest, MetricsGetResponse, ProjectAddRequest, ProjectAddResponse, ProjectListRequest, ProjectListResponse, ProjectRemoveRequest, ProjectRemoveResponse, ProjectRestartRequest, ProjectRestartResponse, ProjectStartRequest, ProjectStartResponse, ProjectStatusRequest, ProjectStatusResponse, ProjectStopRequest, ProjectStopResponse, ProjectUpdateRequest, ProjectUpdateResponse, QueueClearRequest, QueueClearResponse, QueuePauseRequest, QueuePauseResponse, QueueResumeRequest, QueueResumeResponse, QueueStatsRequest, QueueStatsResponse, QueueStatusRequest, QueueStatusResponse, TaskCancelRequest, TaskCancelResponse, TaskListRequest, TaskListResponse, TaskRetryRequest, TaskRetryResponse, TaskStatusRequest, TaskStatusResponse, WatchEventsRequest, WatchEventsResponse, WorkerRestartRequest, WorkerRestartResponse, WorkerScaleRequest, WorkerScaleResponse, WorkerStatusRequest, WorkerStatusResponse } from "./poppo_pb.js";
 import { DaemonMetricsRequestSchema, DaemonMetricsResponseSchema, DaemonReloadRequestSchema, DaemonReloadResponseSchema, DaemonStatusRequestSchema, DaemonStatusResponseSchema, DaemonStopRequestSchema, DaemonStopResponseSchema, HealthCheckRequestSchema, HealthCheckResponseSchema, LogsTailRequestSchema, LogsTailResponseSchema, MetricsGetRequestSchema, MetricsGetResponseSchema, ProjectAddRequestSchema, ProjectAddResponseSchema, ProjectListRequestSchema, ProjectListResponseSchema, ProjectRemoveRequestSchema, ProjectRemoveResponseSchema, ProjectRestartRequestSchema, ProjectRestartResponseSchema, ProjectStartRequestSchema, ProjectStartResponseSchema, ProjectStatusRequestSchema, ProjectStatusResponseSchema, ProjectStopRequestSchema, ProjectStopResponseSchema, ProjectUpdateRequestSchema, ProjectUpdateResponseSchema, QueueClearRequestSchema, QueueClearResponseSchema, QueuePauseRequestSchema, QueuePauseResponseSchema, QueueResumeRequestSchema, QueueResumeResponseSchema, QueueStatsRequestSchema, QueueStatsResponseSchema, QueueStatusRequestSchema, QueueStatusResponseSchema, TaskCancelRequestSchema, TaskCancelResponseSchema, TaskListRequestSchema, TaskListResponseSchema, TaskRetryRequestSchema, TaskRetryResponseSchema, TaskStatusRequestSchema, TaskStatusResponseSchema, WatchEventsRequestSchema, WatchEventsResponseSchema, WorkerRestartRequestSchema, WorkerRestartResponseSchema, WorkerScaleRequestSchema, WorkerScaleResponseSchema, WorkerStatusRequestSchema, WorkerStatusResponseSchema } from "./poppo_pb.js";
-import type { CallOptions, HandlerContext } from "@protoipc/runtime";
-import { defineService } from "@protoipc/runtime";
+import type { CallOptions, HandlerContext, PathNode, Violation } from "@protoipc/runtime";
+import { defineService, runeLength, violation } from "@protoipc/runtime";
+import type { MessageInitShape } from "@bufbuild/protobuf";
+
+const $re0 = new RegExp("^[0-9]+[smhd]$", "u");
+
+function $walk_poppo_v1_ProjectAddRequest(m: ProjectAddRequest, out: Violation[], up: PathNode | undefined): void {
+  { // path
+    const v = m.path;
+    if (runeLength(v) < 1) out.push(violation(up, ProjectAddRequestSchema.field.path, undefined, "string.min_len", "string.min_len", "must be at least 1 characters"));
+  }
+}
+
+function $walk_poppo_v1_ProjectRemoveRequest(m: ProjectRemoveRequest, out: Violation[], up: PathNode | undefined): void {
+  { // project_id
+    const v = m.projectId;
+    if (runeLength(v) < 1) out.push(violation(up, ProjectRemoveRequestSchema.field.projectId, undefined, "string.min_len", "string.min_len", "must be at least 1 characters"));
+  }
+}
+
+function $walk_poppo_v1_ProjectStartRequest(m: ProjectStartRequest, out: Violation[], up: PathNode | undefined): void {
+  { // project_id
+    const v = m.projectId;
+    if (runeLength(v) < 1) out.push(violation(up, ProjectStartRequestSchema.field.projectId, undefined, "string.min_len", "string.min_len", "must be at least 1 characters"));
+  }
+}
+
+function $walk_poppo_v1_ProjectStopRequest(m: ProjectStopRequest, out: Violation[], up: PathNode | undefined): void {
+  { // project_id
+    const v = m.projectId;
+    if (runeLength(v) < 1) out.push(violation(up, ProjectStopRequestSchema.field.projectId, undefined, "string.min_len", "string.min_len", "must be at least 1 characters"));
+  }
+}
+
+function $walk_poppo_v1_ProjectRestartRequest(m: ProjectRestartRequest, out: Violation[], up: PathNode | undefined): void {
+  { // project_id
+    const v = m.projectId;
+    if (runeLength(v) < 1) out.push(violation(up, ProjectRestartRequestSchema.field.projectId, undefined, "string.min_len", "string.min_len", "must be at least 1 characters"));
+  }
+}
+
+function $walk_poppo_v1_ProjectStatusRequest(m: ProjectStatusRequest, out: Violation[], up: PathNode | undefined): void {
+  { // project_id
+    const v = m.projectId;
+    if (runeLength(v) < 1) out.push(violation(up, ProjectStatusRequestSchema.field.projectId, undefined, "string.min_len", "string.min_len", "must be at least 1 characters"));
+  }
+}
+
+function $walk_poppo_v1_ProjectUpdateRequest(m: ProjectUpdateRequest, out: Violation[], up: PathNode | undefined): void {
+  { // project_id
+    const v = m.projectId;
+    if (runeLength(v) < 1) out.push(violation(up, ProjectUpdateRequestSchema.field.projectId, undefined, "string.min_len", "string.min_len", "must be at least 1 characters"));
+  }
+}
+
+function $walk_poppo_v1_QueueStatsRequest(m: QueueStatsRequest, out: Violation[], up: PathNode | undefined): void {
+  { // period
+    const v = m.period;
+    if (v !== undefined) {
+      if (!($re0.test(v))) out.push(violation(up, QueueStatsRequestSchema.field.period, undefined, "string.pattern", "string.pattern", "does not match regex pattern `^[0-9]+[smhd]$`"));
+    }
+  }
+}
+
+function $walk_poppo_v1_TaskListRequest(m: TaskListRequest, out: Violation[], up: PathNode | undefined): void {
+  { // limit
+    const v = m.limit;
+    if (v !== undefined) {
+      if ((v > 10000 || v < 1)) out.push(violation(up, TaskListRequestSchema.field.limit, undefined, "uint32.gte_lte", "uint32.gte", "must be greater than or equal to 1 and less than or equal to 10000"));
+    }
+  }
+}
+
+function $walk_poppo_v1_TaskStatusRequest(m: TaskStatusRequest, out: Violation[], up: PathNode | undefined): void {
+  { // task_id
+    const v = m.taskId;
+    if (runeLength(v) < 1) out.push(violation(up, TaskStatusRequestSchema.field.taskId, undefined, "string.min_len", "string.min_len", "must be at least 1 characters"));
+  }
+}
+
+function $walk_poppo_v1_TaskCancelRequest(m: TaskCancelRequest, out: Violation[], up: PathNode | undefined): void {
+  { // task_id
+    const v = m.taskId;
+    if (runeLength(v) < 1) out.push(violation(up, TaskCancelRequestSchema.field.taskId, undefined, "string.min_len", "string.min_len", "must be at least 1 characters"));
+  }
+}
+
+function $walk_poppo_v1_TaskRetryRequest(m: TaskRetryRequest, out: Violation[], up: PathNode | undefined): void {
+  { // task_id
+    const v = m.taskId;
+    if (runeLength(v) < 1) out.push(violation(up, TaskRetryRequestSchema.field.taskId, undefined, "string.min_len", "string.min_len", "must be at least 1 characters"));
+  }
+}
+
+function $walk_poppo_v1_MetricsGetRequest(m: MetricsGetRequest, out: Violation[], up: PathNode | undefined): void {
+  { // period
+    const v = m.period;
+    if (v !== undefined) {
+      if (!($re0.test(v))) out.push(violation(up, MetricsGetRequestSchema.field.period, undefined, "string.pattern", "string.pattern", "does not match regex pattern `^[0-9]+[smhd]$`"));
+    }
+  }
+}
+
+/**
+ * The violations of poppo.v1.ProjectAddRequest's buf.validate rules; empty when it is valid.
+ */
+function $validate_poppo_v1_ProjectAddRequest(m: ProjectAddRequest): Violation[] {
+  const out: Violation[] = [];
+  $walk_poppo_v1_ProjectAddRequest(m, out, undefined);
+  return out;
+}
+
+/**
+ * The violations of poppo.v1.ProjectRemoveRequest's buf.validate rules; empty when it is valid.
+ */
+function $validate_poppo_v1_ProjectRemoveRequest(m: ProjectRemoveRequest): Violation[] {
+  const out: Violation[] = [];
+  $walk_poppo_v1_ProjectRemoveRequest(m, out, undefined);
+  return out;
+}
+
+/**
+ * The violations of poppo.v1.ProjectStartRequest's buf.validate rules; empty when it is valid.
+ */
+function $validate_poppo_v1_ProjectStartRequest(m: ProjectStartRequest): Violation[] {
+  const out: Violation[] = [];
+  $walk_poppo_v1_ProjectStartRequest(m, out, undefined);
+  return out;
+}
+
+/**
+ * The violations of poppo.v1.ProjectStopRequest's buf.validate rules; empty when it is valid.
+ */
+function $validate_poppo_v1_ProjectStopRequest(m: ProjectStopRequest): Violation[] {
+  const out: Violation[] = [];
+  $walk_poppo_v1_ProjectStopRequest(m, out, undefined);
+  return out;
+}
+
+/**
+ * The violations of poppo.v1.ProjectRestartRequest's buf.validate rules; empty when it is valid.
+ */
+function $validate_poppo_v1_ProjectRestartRequest(m: ProjectRestartRequest): Violation[] {
+  const out: Violation[] = [];
+  $walk_poppo_v1_ProjectRestartRequest(m, out, undefined);
+  return out;
+}
+
+/**
+ * The violations of poppo.v1.ProjectStatusRequest's buf.validate rules; empty when it is valid.
+ */
+function $validate_poppo_v1_ProjectStatusRequest(m: ProjectStatusRequest): Violation[] {
+  const out: Violation[] = [];
+  $walk_poppo_v1_ProjectStatusRequest(m, out, undefined);
+  return out;
+}
+
+/**
+ * The violations of poppo.v1.ProjectUpdateRequest's buf.validate rules; empty when it is valid.
+ */
+function $validate_poppo_v1_ProjectUpdateRequest(m: ProjectUpdateRequest): Violation[] {
+  const out: Violation[] = [];
+  $walk_poppo_v1_ProjectUpdateRequest(m, out, undefined);
+  return out;
+}
+
+/**
+ * The violations of poppo.v1.QueueStatsRequest's buf.validate rules; empty when it is valid.
+ */
+function $validate_poppo_v1_QueueStatsRequest(m: QueueStatsRequest): Violation[] {
+  const out: Violation[] = [];
+  $walk_poppo_v1_QueueStatsRequest(m, out, undefined);
+  return out;
+}
+
+/**
+ * The violations of poppo.v1.TaskListRequest's buf.validate rules; empty when it is valid.
+ */
+function $validate_poppo_v1_TaskListRequest(m: TaskListRequest): Violation[] {
+  const out: Violation[] = [];
+  $walk_poppo_v1_TaskListRequest(m, out, undefined);
+  return out;
+}
+
+/**
+ * The violations of poppo.v1.TaskStatusRequest's buf.validate rules; empty when it is valid.
+ */
+function $validate_poppo_v1_TaskStatusRequest(m: TaskStatusRequest): Violation[] {
+  const out: Violation[] = [];
+  $walk_poppo_v1_TaskStatusRequest(m, out, undefined);
+  return out;
+}
+
+/**
+ * The violations of poppo.v1.TaskCancelRequest's buf.validate rules; empty when it is valid.
+ */
+function $validate_poppo_v1_TaskCancelRequest(m: TaskCancelRequest): Violation[] {
+  const out: Violation[] = [];
+  $walk_poppo_v1_TaskCancelRequest(m, out, undefined);
+  return out;
+}
+
+/**
+ * The violations of poppo.v1.TaskRetryRequest's buf.validate rules; empty when it is valid.
+ */
+function $validate_poppo_v1_TaskRetryRequest(m: TaskRetryRequest): Violation[] {
+  const out: Violation[] = [];
+  $walk_poppo_v1_TaskRetryRequest(m, out, undefined);
+  return out;
+}
+
+/**
+ * The violations of poppo.v1.MetricsGetRequest's buf.validate rules; empty when it is valid.
+ */
+function $validate_poppo_v1_MetricsGetRequest(m: MetricsGetRequest): Violation[] {
+  const out: Violation[] = [];
+  $walk_poppo_v1_MetricsGetRequest(m, out, undefined);
+  return out;
+}
 
 /**
  * DaemonService is the PoppoBuilder daemon's command set and event stream.
@@ -451,7 +667,7 @@ export const DaemonService = defineService<DaemonServiceClient, DaemonServiceHan
   typeName: "poppo.v1.DaemonService",
   binding: "command_frame",
   defaultTimeoutMs: 30000,
-  schemaHash: "5a50b5bb5f949a4a9145d5a789177a4070a7d9b6c314dcd8d576c37bdd51951a",
+  schemaHash: "4a7ae3240b23bbca44fde2102da21a2ff51de7f3965b5c33dc70fbcd2e8a665d",
   methods: {
     daemonStatus: {
       name: "DaemonStatus",
@@ -506,6 +722,7 @@ export const DaemonService = defineService<DaemonServiceClient, DaemonServiceHan
       progress: undefined,
       idempotency: "idempotency_unknown",
       wireName: "project.add",
+      validateInput: $validate_poppo_v1_ProjectAddRequest,
     },
     projectRemove: {
       name: "ProjectRemove",
@@ -515,6 +732,7 @@ export const DaemonService = defineService<DaemonServiceClient, DaemonServiceHan
       progress: undefined,
       idempotency: "idempotency_unknown",
       wireName: "project.remove",
+      validateInput: $validate_poppo_v1_ProjectRemoveRequest,
     },
     projectStart: {
       name: "ProjectStart",
@@ -524,6 +742,7 @@ export const DaemonService = defineService<DaemonServiceClient, DaemonServiceHan
       progress: undefined,
       idempotency: "idempotency_unknown",
       wireName: "project.start",
+      validateInput: $validate_poppo_v1_ProjectStartRequest,
     },
     projectStop: {
       name: "ProjectStop",
@@ -533,6 +752,7 @@ export const DaemonService = defineService<DaemonServiceClient, DaemonServiceHan
       progress: undefined,
       idempotency: "idempotency_unknown",
       wireName: "project.stop",
+      validateInput: $validate_poppo_v1_ProjectStopRequest,
     },
     projectRestart: {
       name: "ProjectRestart",
@@ -542,6 +762,7 @@ export const DaemonService = defineService<DaemonServiceClient, DaemonServiceHan
       progress: undefined,
       idempotency: "idempotency_unknown",
       wireName: "project.restart",
+      validateInput: $validate_poppo_v1_ProjectRestartRequest,
     },
     projectStatus: {
       name: "ProjectStatus",
@@ -551,6 +772,7 @@ export const DaemonService = defineService<DaemonServiceClient, DaemonServiceHan
       progress: undefined,
       idempotency: "no_side_effects",
       wireName: "project.status",
+      validateInput: $validate_poppo_v1_ProjectStatusRequest,
     },
     projectUpdate: {
       name: "ProjectUpdate",
@@ -560,6 +782,7 @@ export const DaemonService = defineService<DaemonServiceClient, DaemonServiceHan
       progress: undefined,
       idempotency: "idempotency_unknown",
       wireName: "project.update",
+      validateInput: $validate_poppo_v1_ProjectUpdateRequest,
     },
     queueStatus: {
       name: "QueueStatus",
@@ -605,6 +828,7 @@ export const DaemonService = defineService<DaemonServiceClient, DaemonServiceHan
       progress: undefined,
       idempotency: "no_side_effects",
       wireName: "queue.stats",
+      validateInput: $validate_poppo_v1_QueueStatsRequest,
     },
     workerStatus: {
       name: "WorkerStatus",
@@ -641,6 +865,7 @@ export const DaemonService = defineService<DaemonServiceClient, DaemonServiceHan
       progress: undefined,
       idempotency: "no_side_effects",
       wireName: "task.list",
+      validateInput: $validate_poppo_v1_TaskListRequest,
     },
     taskStatus: {
       name: "TaskStatus",
@@ -650,6 +875,7 @@ export const DaemonService = defineService<DaemonServiceClient, DaemonServiceHan
       progress: undefined,
       idempotency: "no_side_effects",
       wireName: "task.status",
+      validateInput: $validate_poppo_v1_TaskStatusRequest,
     },
     taskCancel: {
       name: "TaskCancel",
@@ -659,6 +885,7 @@ export const DaemonService = defineService<DaemonServiceClient, DaemonServiceHan
       progress: undefined,
       idempotency: "idempotency_unknown",
       wireName: "task.cancel",
+      validateInput: $validate_poppo_v1_TaskCancelRequest,
     },
     taskRetry: {
       name: "TaskRetry",
@@ -668,6 +895,7 @@ export const DaemonService = defineService<DaemonServiceClient, DaemonServiceHan
       progress: undefined,
       idempotency: "idempotency_unknown",
       wireName: "task.retry",
+      validateInput: $validate_poppo_v1_TaskRetryRequest,
     },
     metricsGet: {
       name: "MetricsGet",
@@ -677,6 +905,7 @@ export const DaemonService = defineService<DaemonServiceClient, DaemonServiceHan
       progress: undefined,
       idempotency: "no_side_effects",
       wireName: "metrics.get",
+      validateInput: $validate_poppo_v1_MetricsGetRequest,
     },
     logsTail: {
       name: "LogsTail",
