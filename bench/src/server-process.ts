@@ -49,7 +49,7 @@ export async function startServerProcess(
   // same way whatever started the parent.
   const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
   const child = fork(script, [...args], {
-    execArgv: ["--import", tsx],
+    execArgv: ["--import", tsx, ...process.execArgv.filter((a) => a.startsWith("--cpu-prof"))],
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
   try {
