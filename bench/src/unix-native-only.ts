@@ -2,9 +2,10 @@
  * `pnpm --filter @protoipc/bench unix-native`: only the native-binding-over-a-Unix-socket
  * throughput (64 B echo, 64 in flight) against the raw Node length-prefixed echo, measured like
  * `scenarios/unix-streams.ts` (a warm-up each, then `BENCH_REPETITIONS` interleaved runs of
- * `BENCH_SECONDS`). For working on `@protoipc/unix` without running the whole benchmark; profile
- * both processes with `NODE_OPTIONS="--cpu-prof --cpu-prof-dir=<dir>"`; `BENCH_ONLY=<name>` runs
- * one implementation.
+ * `BENCH_SECONDS`). For working on `@protoipc/unix` without running the whole benchmark.
+ * `BENCH_ONLY=protoipc_unix` (or `raw_unix`) measures one implementation; to profile both
+ * processes run it as `node --cpu-prof --cpu-prof-dir=<dir> --import tsx src/unix-native-only.ts`
+ * (the server children inherit the `--cpu-prof*` flags).
  */
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
