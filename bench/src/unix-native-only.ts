@@ -8,6 +8,7 @@
  * (the server children inherit the `--cpu-prof*` flags).
  */
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -36,18 +37,51 @@ const servers = [
 const native = createProtoipcUnixEchoClient(nativePath, "native");
 const raw = await createRawUnixEchoClient(rawPath);
 const only = process.env.BENCH_ONLY;
+/** CPU seconds (user + system) a process has used, from /proc (Linux), or NaN elsewhere. */
+function cpuSeconds(pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+  } catch {
+    return Number.NaN;
+  }
+}
 const impls = [
-  { name: "protoipc_unix", echo: native.echo, runs: [] as number[] },
-  { name: "raw_unix", echo: raw.echo, runs: [] as number[] },
+  {
+    name: "protoipc_unix",
+    echo: native.echo,
+    runs: [] as number[],
+    clientUs: [] as number[],
+    serverUs: [] as number[],
+    pid: servers[0]?.child?.pid,
+  },
+  {
+    name: "raw_unix",
+    echo: raw.echo,
+    runs: [] as number[],
+    clientUs: [] as number[],
+    serverUs: [] as number[],
+    pid: servers[1]?.child?.pid,
+  },
 ].filter((i) => only === undefined || i.name === only);
 try {
   for (const impl of impls) await warmUp(() => impl.echo(payload), concurrency, warmupMs);
   for (let rep = 0; rep < repetitions; rep++) {
     const order = rep % 2 === 0 ? impls : [...impls].reverse();
     for (const impl of order) {
+      const client0 = process.cpuUsage();
+      const server0 = cpuSeconds(impl.pid);
       const r = await measureThroughput(() => impl.echo(payload), concurrency, durationMs);
+      const client = process.cpuUsage(client0);
+      const clientUs = (client.user + client.system) / r.calls;
+      const serverUs = ((cpuSeconds(impl.pid) - server0) * 1e6) / r.calls;
       impl.runs.push(Math.round(r.callsPerSecond));
-      process.stderr.write(`${impl.name}: ${Math.round(r.callsPerSecond)} calls/s\n`);
+      impl.clientUs.push(Math.round(clientUs * 100) / 100);
+      impl.serverUs.push(Math.round(serverUs * 100) / 100);
+      process.stderr.write(
+        `${impl.name}: ${Math.round(r.callsPerSecond)} calls/s, CPU per call: client ${clientUs.toFixed(2)} us, server ${serverUs.toFixed(2)} us\n`,
+      );
     }
   }
   const med = (name: string) => {
@@ -62,6 +96,10 @@ try {
       raw_unix: b,
       ratio_vs_raw_unix: Math.round((p / b) * 1000) / 1000,
       runs: Object.fromEntries(impls.map((i) => [i.name, i.runs])),
+      // CPU time (user + system) per call in each process, microseconds: what each side costs,
+      // whatever the machine's other load does to the throughput.
+      client_cpu_us_per_call: Object.fromEntries(impls.map((i) => [i.name, median(i.clientUs)])),
+      server_cpu_us_per_call: Object.fromEntries(impls.map((i) => [i.name, median(i.serverUs)])),
     }),
   );
 } finally {
