@@ -46,10 +46,11 @@ export async function startServerProcess(
 ): Promise<ServerProcess> {
   const script = fileURLToPath(new URL(`./servers/${entry}.ts`, import.meta.url));
   // Load tsx explicitly (not through the inherited execArgv) so the child runs TypeScript the
-  // same way whatever started the parent.
+  // same way whatever started the parent. `--cpu-prof*` flags are passed on, so profiling the
+  // benchmark (`node --cpu-prof --import tsx src/…`) profiles its servers too.
   const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
   const child = fork(script, [...args], {
-    execArgv: ["--import", tsx],
+    execArgv: ["--import", tsx, ...process.execArgv.filter((a) => a.startsWith("--cpu-prof"))],
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
   try {

@@ -61,6 +61,18 @@ const frames: Record<string, EnvelopeInit> = {
   },
 };
 
+describe("method paths", () => {
+  it("decodes each frame's own path when paths of the same length alternate", () => {
+    const paths = ["/a.B/Cd", "/a.B/Ce", "/a.B/Cd", "/x.Y/Zé", "/x.Y/Zé"];
+    const decoded = paths.map(
+      (method, i) =>
+        decodeEnvelope(encodeEnvelope({ requestId: i + 1, kind: FrameKind.REQUEST, method }))
+          .method,
+    );
+    expect(decoded).toEqual(paths);
+  });
+});
+
 describe("envelope codec", () => {
   for (const [name, init] of Object.entries(frames)) {
     it(`encodes a ${name} frame byte for byte like @bufbuild/protobuf`, () => {

@@ -474,6 +474,34 @@ function readHello(r: Reader): WireHello {
   return h;
 }
 
+/** The last method path decoded, as bytes (a copy) and as a string. */
+let lastMethodBytes: Uint8Array = EMPTY;
+let lastMethod = "";
+
+/**
+ * Decodes a method path. Consecutive requests mostly name the same method, so the last one is
+ * kept and compared byte for byte (a path is a few dozen bytes) instead of decoding UTF-8 again.
+ */
+function methodString(b: Uint8Array): string {
+  const n = b.byteLength;
+  if (n === lastMethodBytes.byteLength) {
+    let i = 0;
+    while (i < n && b[i] === lastMethodBytes[i]) i++;
+    if (i === n) return lastMethod;
+  }
+  let s: string;
+  try {
+    s = utf8Decoder.decode(b);
+  } catch {
+    throw malformed("string field is not valid UTF-8");
+  }
+  if (n <= 256) {
+    lastMethodBytes = b.slice();
+    lastMethod = s;
+  }
+  return s;
+}
+
 /**
  * Decodes one envelope. `payload` is a view into `frame` (no copy).
  *
@@ -508,7 +536,7 @@ export function decodeEnvelope(frame: Uint8Array): Envelope {
         break;
       case 3:
         expectWireType(wt, LEN, "method");
-        e.method = r.string();
+        e.method = methodString(r.bytes());
         break;
       case 4:
         expectWireType(wt, VARINT, "deadline_unix_ms");

@@ -32,7 +32,14 @@ describe.each([
   ["magic POPPO", POPPO],
 ])("length-prefix framer, %s", (_name, magic) => {
   const framer = createLengthPrefixFramer(magic === undefined ? {} : { magic });
-  const payloads = ["{}", "", `{"type":"command","args":{"x":"é€"}}`, "x".repeat(300)];
+  // Small payloads are copied behind their header, large ones (over 512 bytes) are not: both here.
+  const payloads = [
+    "{}",
+    "",
+    `{"type":"command","args":{"x":"é€"}}`,
+    "x".repeat(300),
+    "y".repeat(2000),
+  ];
   const wire = concat(payloads.flatMap((p) => framer.encode(enc.encode(p))));
 
   it("encodes magic, a u32 big-endian length, then the payload", () => {

@@ -1,3 +1,4 @@
+import { Buffer } from "node:buffer";
 import { Code, IpcError } from "@protoipc/runtime";
 import {
   DEFAULT_STREAM_MAX_FRAME_BYTES,
@@ -17,6 +18,8 @@ export interface LengthPrefixFramerOptions extends FramerOptions {
 
 /** Bytes of the length field: an unsigned 32-bit big-endian integer. */
 const LENGTH_BYTES = 4;
+/** Payloads up to this many bytes are copied behind their header into one chunk. */
+const COPY_PAYLOAD_BYTES = 512;
 /** The largest length a u32 can declare. */
 const MAX_U32 = 0xffff_ffff;
 
@@ -58,10 +61,20 @@ export function createLengthPrefixFramer(options: LengthPrefixFramerOptions = {}
           Code.ResourceExhausted,
         );
       }
-      const header = new Uint8Array(headerBytes);
-      header.set(magic, 0);
-      new DataView(header.buffer).setUint32(magic.byteLength, payload.byteLength, false);
-      return [header, payload];
+      // A small payload goes out as one chunk (header and payload together: one allocation from
+      // Node's buffer pool, one entry in the connection's batch); a large one is not copied.
+      const n = payload.byteLength;
+      const small = n <= COPY_PAYLOAD_BYTES;
+      const out = Buffer.allocUnsafe(small ? headerBytes + n : headerBytes);
+      out.set(magic, 0);
+      const at = magic.byteLength;
+      out[at] = n >>> 24;
+      out[at + 1] = (n >>> 16) & 0xff;
+      out[at + 2] = (n >>> 8) & 0xff;
+      out[at + 3] = n & 0xff;
+      if (!small) return [out, payload];
+      out.set(payload, headerBytes);
+      return [out];
     },
   };
 }
