@@ -1,6 +1,6 @@
 import { getOption } from "@bufbuild/protobuf";
+import { enum_value } from "@protoipc/runtime/gen/protoipc/v1/options_pb.js";
 import { Elem, ElemSchema } from "./gen/hydra/v1/hydra_pb.js";
-import { enum_value } from "./gen/protoipc/v1/options_pb.js";
 
 /** The wire spelling of an elem (`Elem.START_SIMULATION` → `"start_simulation"`). */
 export function elemWireName(elem: Elem): string {

@@ -9,7 +9,7 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import { file_protoipc_v1_options } from "../../protoipc/v1/options_pb.js";
+import { file_protoipc_v1_options } from "@protoipc/runtime/gen/protoipc/v1/options_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
 /**

@@ -14,8 +14,8 @@
 
 import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import { file_buf_validate_validate } from "../../buf/validate/validate_pb.js";
-import { file_protoipc_v1_options } from "../../protoipc/v1/options_pb.js";
+import { file_buf_validate_validate } from "@protoipc/runtime/gen/buf/validate/validate_pb.js";
+import { file_protoipc_v1_options } from "@protoipc/runtime/gen/protoipc/v1/options_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
