@@ -274,7 +274,7 @@ async def test_speaks_json_of_the_same_shape(private_dir: str) -> None:
         pixels_ipc.PIXEL_SERVICE,
         bind=f"ipc://{private_dir}/j.sock",
         updates_bind=f"ipc://{private_dir}/jp.sock",
-        fmt="json",
+        format="json",
     )
     server = protoipc.create_server(transport)
     server.register(_Backend())

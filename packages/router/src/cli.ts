@@ -38,7 +38,8 @@ router options:
 
 /**
  * Runs the command with `argv` (without node and the script); resolves with the exit code:
- * 0 on success, 2 on a usage error, 1 when the router cannot start.
+ * 0 on success or `--help` / `-h` (the usage goes to `out`), 2 on a usage error, 1 when the
+ * router cannot start.
  */
 export async function runCli(
   argv: readonly string[],
@@ -57,12 +58,16 @@ export async function runCli(
     return 0;
   }
   if (command !== "router") {
-    err(
-      command === undefined || command === "--help"
-        ? USAGE
-        : `unknown command ${command}\n${USAGE}`,
-    );
-    return command === "--help" ? 0 : 2;
+    if (command !== undefined && isHelp(command)) {
+      out(USAGE);
+      return 0;
+    }
+    err(command === undefined ? USAGE : `unknown command ${command}\n${USAGE}`);
+    return 2;
+  }
+  if (rest.some(isHelp)) {
+    out(USAGE);
+    return 0;
   }
   let values: {
     bind?: string | undefined;
@@ -153,4 +158,9 @@ export async function runCli(
   });
   await router.close();
   return 0;
+}
+
+/** `--help` / `-h`: print the usage and exit 0. */
+function isHelp(arg: string): boolean {
+  return arg === "--help" || arg === "-h";
 }

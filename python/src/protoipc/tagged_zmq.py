@@ -449,7 +449,7 @@ def create_zmq_tagged_server_transport(
     *,
     bind: str,
     updates_bind: str,
-    fmt: TaggedFormat = "msgpack",
+    format: TaggedFormat = "msgpack",  # noqa: A002 - the TypeScript option's name
     max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
     context: zmq.asyncio.Context | None = None,
 ) -> ZmqTaggedServerTransport:
@@ -469,7 +469,8 @@ def create_zmq_tagged_server_transport(
 
     :param service: the :class:`~protoipc.ServiceDescriptor` served (its schema declares the
         tagged unions: ``(protoipc.v1.service).tagged``)
-    :param fmt: ``"msgpack"`` (default, the dgx-pixels wire) or ``"json"``
+    :param format: ``"msgpack"`` (default, the dgx-pixels wire) or ``"json"``, as the client's
+        ``format``
     :param max_frame_bytes: largest frame accepted (ZMQ_MAXMSGSIZE), in bytes; default 4 MiB
     :param context: the ZeroMQ context; default ``zmq.asyncio.Context.instance()``
     :raises IpcError: ``Code.INTERNAL`` when the schema declares no tagged binding (binding errors
@@ -479,7 +480,7 @@ def create_zmq_tagged_server_transport(
         bind,
         updates_bind,
         binding=tagged_service(service),
-        fmt=fmt,
+        fmt=format,
         max_frame_bytes=max_frame_bytes,
         context=context,
     )
