@@ -1,8 +1,8 @@
 import { type DescField, type DescMessage, ScalarType } from "@bufbuild/protobuf";
 import { FeatureSet_FieldPresence } from "@bufbuild/protobuf/wkt";
 import type { PythonFileModel } from "./python-model.js";
-import { pythonString } from "./python-names.js";
-import type { PythonPrinter } from "./python-printer.js";
+import { PYTHON_KEYWORDS, pythonString } from "./python-names.js";
+import { createPythonPrinter, type PythonPrinter } from "./python-printer.js";
 import type { Cond, FieldPlan, Lit, MessagePlan, ValuePlan } from "./validate-model.js";
 
 /** Implicit presence: proto3 scalars without `optional` (set means non-zero). */
@@ -34,9 +34,9 @@ export function emitPyValidators(f: PythonPrinter, file: PythonFileModel): void 
     if (plan.delegate) continue;
     f.print(`${fieldsName(plan.desc)} = ${file.messageRef(plan.desc)}.DESCRIPTOR.fields_by_name`);
   }
-  // Patterns are collected while printing the bodies, so print them into a side printer first.
-  const lines: string[] = [];
-  const side = sidePrinter(lines);
+  // The walkers are printed first, into a side printer, because they collect the constants
+  // (compiled patterns, sets) that must precede them in the module.
+  const side = createPythonPrinter();
   const e2 = new PyEmitter(side, file);
   for (const plan of plans.values()) {
     side.print();
@@ -59,34 +59,8 @@ export function emitPyValidators(f: PythonPrinter, file: PythonFileModel): void 
     });
   }
   for (const c of e2.consts) f.print(c);
-  for (const line of lines) f.print(line);
+  for (const line of side.content().trimEnd().split("\n")) f.print(line);
   f.print();
-}
-
-/** A printer that records lines (with their indentation) into `lines`. */
-function sidePrinter(lines: string[]): PythonPrinter {
-  let depth = 0;
-  const p: PythonPrinter = {
-    print(...parts) {
-      const line = parts.join("");
-      lines.push(line === "" ? "" : "    ".repeat(depth) + line);
-    },
-    indent(body) {
-      depth++;
-      try {
-        body();
-      } finally {
-        depth--;
-      }
-    },
-    docstring(text) {
-      p.print(`"""${text}"""`);
-    },
-    content() {
-      return lines.join("\n");
-    },
-  };
-  return p;
 }
 
 class PyEmitter {
@@ -130,7 +104,7 @@ class PyEmitter {
     const { f } = this;
     const field = fp.field;
     const F = `${fieldsName(plan.desc)}[${pythonString(field.name)}]`;
-    const access = PY_KEYWORDS.has(field.name)
+    const access = PYTHON_KEYWORDS.has(field.name)
       ? `getattr(m, ${pythonString(field.name)})`
       : `m.${field.name}`;
     f.print(`# ${field.name}`);
@@ -334,41 +308,3 @@ function implicitIsSet(field: DescField, v: string): string {
       return `${v} is not None`;
   }
 }
-
-const PY_KEYWORDS = new Set([
-  "False",
-  "None",
-  "True",
-  "and",
-  "as",
-  "assert",
-  "async",
-  "await",
-  "break",
-  "class",
-  "continue",
-  "def",
-  "del",
-  "elif",
-  "else",
-  "except",
-  "finally",
-  "for",
-  "from",
-  "global",
-  "if",
-  "import",
-  "in",
-  "is",
-  "lambda",
-  "nonlocal",
-  "not",
-  "or",
-  "pass",
-  "raise",
-  "return",
-  "try",
-  "while",
-  "with",
-  "yield",
-]);
