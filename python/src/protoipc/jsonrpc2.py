@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import logging
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
@@ -33,6 +32,7 @@ from protoipc.descriptor import MethodDescriptor
 from protoipc.errors import Code, IpcError, code_to_string
 from protoipc.frames import ClientFrameChannel, FramePeer, ServerFrameChannel
 from protoipc.transport import (
+    AbortState,
     CallHandle,
     CallSink,
     ClientTransport,
@@ -59,7 +59,6 @@ __all__ = [
     "to_wire_json",
 ]
 
-_log = logging.getLogger("protoipc")
 
 CANCEL_METHOD = "$/cancelRequest"
 """The LSP notification that cancels a request: ``{id}``."""
@@ -588,7 +587,7 @@ class _PeerState:
         self.calls: dict[str | int, _ServerCall] = {}
 
 
-class _ServerCall:
+class _ServerCall(AbortState):
     """A call being served; an :class:`~protoipc.transport.IncomingCall`."""
 
     def __init__(
@@ -616,23 +615,9 @@ class _ServerCall:
     def peer(self) -> str:
         return self._st.peer.key
 
-    @property
-    def cancelled(self) -> bool:
-        return self._reason is not None
-
-    @property
-    def cancel_reason(self) -> IpcError | None:
-        return self._reason
-
     def arm(self, loop: asyncio.AbstractEventLoop) -> None:
         delay = max(0.0, (self.deadline_unix_ms - _now_ms()) / 1000)
         self._timer = loop.call_later(delay, self._on_deadline)
-
-    def on_abort(self, callback: Callable[[IpcError], None]) -> None:
-        if self._reason is not None:
-            callback(self._reason)
-        else:
-            self._callbacks.append(callback)
 
     def abort(self, reason: IpcError, *, answer: bool = True) -> None:
         """Ends the call with ``reason`` (answered to the client) and cancels the handler."""
@@ -642,13 +627,7 @@ class _ServerCall:
             self.error(reason)
         else:
             self._end()
-        self._reason = reason
-        callbacks, self._callbacks = self._callbacks, []
-        for cb in callbacks:
-            try:
-                cb(reason)
-            except Exception:  # noqa: BLE001 - one failing callback must not stop the others
-                _log.exception("protoipc: an abort callback of %s failed", self.method.path)
+        self._notify_abort(reason, self.method.path)
 
     def _on_deadline(self) -> None:
         self._timer = None

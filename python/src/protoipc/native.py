@@ -40,6 +40,7 @@ from protoipc.envelope import (
 from protoipc.errors import Code, IpcError
 from protoipc.frames import ClientFrameChannel, FramePeer, ServerFrameChannel
 from protoipc.transport import (
+    AbortState,
     CallHandle,
     CallSink,
     ClientTransport,
@@ -428,13 +429,11 @@ class _PeerState:
         self.last_received = now
 
 
-class _ServerCall:
+class _ServerCall(AbortState):
     """A call being served: its deadline timer, its cancel state, and the sink the dispatcher
     reports to (an :class:`~protoipc.transport.IncomingCall`)."""
 
     __slots__ = (
-        "_callbacks",
-        "_reason",
         "_sequence",
         "_server",
         "_st",
@@ -471,14 +470,6 @@ class _ServerCall:
     def peer(self) -> str:
         return self._st.peer.key
 
-    @property
-    def cancelled(self) -> bool:
-        return self._reason is not None
-
-    @property
-    def cancel_reason(self) -> IpcError | None:
-        return self._reason
-
     def arm(self, loop: asyncio.AbstractEventLoop) -> None:
         """Starts the deadline timer, unless the call has ended already."""
         if self.done:
@@ -486,24 +477,10 @@ class _ServerCall:
         delay = max(0.0, (self.deadline_unix_ms - _now_ms()) / 1000)
         self._timer = loop.call_later(delay, self._on_deadline)
 
-    def on_abort(self, callback: Callable[[IpcError], None]) -> None:
-        if self._reason is not None:
-            callback(self._reason)
-        else:
-            self._callbacks.append(callback)
-
     def abort(self, reason: IpcError) -> None:
         """Ends the call without answering and cancels the handler."""
         self._end()
-        if self._reason is not None:
-            return
-        self._reason = reason
-        callbacks, self._callbacks = self._callbacks, []
-        for cb in callbacks:
-            try:
-                cb(reason)
-            except Exception:  # noqa: BLE001 - one failing callback must not stop the others
-                _log.exception("protoipc: an abort callback of %s failed", self.method.path)
+        self._notify_abort(reason, self.method.path)
 
     def _on_deadline(self) -> None:
         self._timer = None

@@ -52,7 +52,7 @@ from protoipc.tagged import (
     variant_with,
 )
 from protoipc.tagged_zmq_client import ZmqTaggedClientTransport, create_zmq_tagged_transport
-from protoipc.transport import Dispatcher, ServerTransport
+from protoipc.transport import AbortState, Dispatcher, ServerTransport
 
 __all__ = [
     "ZmqTaggedClientTransport",
@@ -71,7 +71,7 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
-class _TaggedCall:
+class _TaggedCall(AbortState):
     """One call being served (an :class:`~protoipc.transport.IncomingCall`): a unary call answers
     on the ROUTER; a job publishes its updates and outcome on the XPUB."""
 
@@ -100,37 +100,15 @@ class _TaggedCall:
     def peer(self) -> str:
         return self._peer[0].hex()
 
-    @property
-    def cancelled(self) -> bool:
-        return self._reason is not None
-
-    @property
-    def cancel_reason(self) -> IpcError | None:
-        return self._reason
-
     def arm(self, loop: asyncio.AbstractEventLoop) -> None:
         if not self.done:
             delay = max(0.0, (self.deadline_unix_ms - _now_ms()) / 1000)
             self._timer = loop.call_later(delay, self._on_deadline)
 
-    def on_abort(self, callback: Callable[[IpcError], None]) -> None:
-        if self._reason is not None:
-            callback(self._reason)
-        else:
-            self._callbacks.append(callback)
-
     def abort(self, reason: IpcError) -> None:
         """Ends the call without answering and cancels the handler."""
         self._end()
-        if self._reason is not None:
-            return
-        self._reason = reason
-        callbacks, self._callbacks = self._callbacks, []
-        for cb in callbacks:
-            try:
-                cb(reason)
-            except Exception:  # noqa: BLE001 - one failing callback must not stop the others
-                _log.exception("protoipc: an abort callback of %s failed", self.method.path)
+        self._notify_abort(reason, self.method.path)
 
     def _on_deadline(self) -> None:
         self._timer = None

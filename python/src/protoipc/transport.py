@@ -8,6 +8,7 @@ its sinks on the loop thread, and expects to be called on it.
 from __future__ import annotations
 
 import abc
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
@@ -17,6 +18,8 @@ from google.protobuf.message import Message
 
 from protoipc.descriptor import MethodDescriptor, ServiceDescriptor
 from protoipc.errors import IpcError
+
+_log = logging.getLogger("protoipc")
 
 __all__ = [
     "CallHandle",
@@ -143,6 +146,54 @@ class IncomingCall(Protocol):
 
     def error(self, error: IpcError) -> None:
         """Answers with an error. A no-op once the call has ended."""
+
+
+class AbortState:
+    """The cancellation half of an incoming call, shared by the server transports' call classes:
+    the first abort reason, and the ``on_abort`` callbacks that run once with it.
+
+    A subclass sets ``_reason`` and ``_callbacks`` (``None`` and ``[]``) at construction and
+    calls :meth:`_notify_abort` from its own ``abort`` once it has ended the
+    call on its wire.
+    """
+
+    __slots__ = ("_reason", "_callbacks")
+
+    _reason: IpcError | None
+    _callbacks: list[Callable[[IpcError], None]]
+
+    @property
+    def cancelled(self) -> bool:
+        """Whether the call ended before the handler answered."""
+        return self._reason is not None
+
+    @property
+    def cancel_reason(self) -> IpcError | None:
+        """Why the call was cancelled; ``None`` while it was not."""
+        return self._reason
+
+    def on_abort(self, callback: Callable[[IpcError], None]) -> None:
+        """Registers ``callback`` to run once when the call is aborted; at once when it is
+        already."""
+        if self._reason is not None:
+            callback(self._reason)
+        else:
+            self._callbacks.append(callback)
+
+    def _notify_abort(self, reason: IpcError, what: str) -> bool:
+        """Records ``reason`` and runs the callbacks; ``False`` (and nothing runs) when the call
+        was aborted already. A failing callback is logged (naming ``what``) and does not stop the
+        others."""
+        if self._reason is not None:
+            return False
+        self._reason = reason
+        callbacks, self._callbacks = self._callbacks, []
+        for cb in callbacks:
+            try:
+                cb(reason)
+            except Exception:  # noqa: BLE001 - one failing callback must not stop the others
+                _log.exception("protoipc: an abort callback of %s failed", what)
+        return True
 
 
 class Dispatcher(Protocol):

@@ -40,6 +40,7 @@ from protoipc.router.hydra_json import (
     parse_hydra_incoming,
 )
 from protoipc.transport import (
+    AbortState,
     CallHandle,
     CallSink,
     ClientTransport,
@@ -324,7 +325,7 @@ def create_hydra_client_transport(
     )
 
 
-class _HydraCall:
+class _HydraCall(AbortState):
     """One call being served (an :class:`~protoipc.transport.IncomingCall`)."""
 
     def __init__(
@@ -350,32 +351,10 @@ class _HydraCall:
             delay_s, self._on_deadline
         )
 
-    @property
-    def cancelled(self) -> bool:
-        return self._reason is not None
-
-    @property
-    def cancel_reason(self) -> IpcError | None:
-        return self._reason
-
-    def on_abort(self, callback: Callable[[IpcError], None]) -> None:
-        if self._reason is not None:
-            callback(self._reason)
-        else:
-            self._callbacks.append(callback)
-
     def abort(self, reason: IpcError) -> None:
         """Ends the call without answering and cancels the handler."""
         self._end()
-        if self._reason is not None:
-            return
-        self._reason = reason
-        callbacks, self._callbacks = self._callbacks, []
-        for cb in callbacks:
-            try:
-                cb(reason)
-            except Exception:  # noqa: BLE001 - one failing callback must not stop the others
-                _log.exception("protoipc hydra: an abort callback of %s failed", self.method.path)
+        self._notify_abort(reason, self.method.path)
 
     async def update(self, message: Message) -> None:
         raise IpcError(f"{self.method.path}: hydra has no progress updates", Code.UNIMPLEMENTED)

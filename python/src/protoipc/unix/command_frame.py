@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import os
 import stat
 import time
@@ -27,6 +26,7 @@ from google.protobuf.message import Message
 from protoipc.descriptor import MethodDescriptor, ServiceDescriptor
 from protoipc.errors import Code, IpcError
 from protoipc.transport import (
+    AbortState,
     CallHandle,
     CallSink,
     ClientTransport,
@@ -69,7 +69,6 @@ __all__ = [
     "create_command_frame_transport",
 ]
 
-_log = logging.getLogger("protoipc")
 _READ_BYTES = 64 * 1024
 
 
@@ -600,7 +599,7 @@ class _Peer:
         self.calls.clear()
 
 
-class _ServerCall:
+class _ServerCall(AbortState):
     """One running handler (an :class:`~protoipc.transport.IncomingCall`): a command answered
     once, or an event source whose items become ``event`` messages."""
 
@@ -640,14 +639,6 @@ class _ServerCall:
     def peer(self) -> str:
         return self._peer.key
 
-    @property
-    def cancelled(self) -> bool:
-        return self._reason is not None
-
-    @property
-    def cancel_reason(self) -> IpcError | None:
-        return self._reason
-
     def arm(self, timeout_ms: int) -> None:
         def fire() -> None:
             err = IpcError(
@@ -660,23 +651,9 @@ class _ServerCall:
 
         self._timer = asyncio.get_running_loop().call_later(timeout_ms / 1000, fire)
 
-    def on_abort(self, callback: Callable[[IpcError], None]) -> None:
-        if self._reason is not None:
-            callback(self._reason)
-        else:
-            self._callbacks.append(callback)
-
     def abort(self, reason: IpcError) -> None:
         self._end()
-        if self._reason is not None:
-            return
-        self._reason = reason
-        callbacks, self._callbacks = self._callbacks, []
-        for cb in callbacks:
-            try:
-                cb(reason)
-            except Exception:  # noqa: BLE001 - one failing callback must not stop the others
-                _log.exception("protoipc: an abort callback of %s failed", self._method.path)
+        self._notify_abort(reason, self._method.path)
 
     def _end(self) -> bool:
         if self._done:
