@@ -492,6 +492,32 @@ function withPrefix(c: Check, prefix: string): Check {
   return { ...c, rulePath: prefix + c.rulePath };
 }
 
+/**
+ * The exact / minimum / maximum length rules of one measure of a value (a string's characters
+ * or UTF-8 bytes, a bytes field's size): each rule that is set becomes a check failing when
+ * `measure op limit` holds, with protovalidate's rule id and message.
+ */
+function lengthChecks(
+  get: (name: string) => unknown,
+  measure: Operand,
+  rules: ReadonlyArray<
+    readonly [
+      name: string,
+      ruleId: string,
+      op: "!=" | "<" | ">",
+      message: (limit: unknown) => string,
+    ]
+  >,
+): Check[] {
+  const out: Check[] = [];
+  for (const [name, ruleId, op, message] of rules) {
+    const limit = get(name);
+    if (limit !== undefined)
+      out.push(check(ruleId, message(limit), cmp(measure, op, num(limit as bigint))));
+  }
+  return out;
+}
+
 function cmp(a: Operand, op: "<" | "<=" | ">" | ">=" | "==" | "!=", b: Lit): Cond {
   return { k: "cmp", op, a, b };
 }
@@ -764,56 +790,18 @@ function stringChecks(rules: Message, where: string): Check[] {
   const c = get("const") as string | undefined;
   if (c !== undefined)
     out.push(check("string.const", `must equal \`${c}\``, cmp("value", "!=", str(c))));
-  const len = get("len");
-  if (len !== undefined)
-    out.push(
-      check("string.len", `must be ${len} characters`, cmp("runes", "!=", num(len as bigint))),
-    );
-  const minLen = get("min_len");
-  if (minLen !== undefined)
-    out.push(
-      check(
-        "string.min_len",
-        `must be at least ${minLen} characters`,
-        cmp("runes", "<", num(minLen as bigint)),
-      ),
-    );
-  const maxLen = get("max_len");
-  if (maxLen !== undefined)
-    out.push(
-      check(
-        "string.max_len",
-        `must be at most ${maxLen} characters`,
-        cmp("runes", ">", num(maxLen as bigint)),
-      ),
-    );
-  const lenBytes = get("len_bytes");
-  if (lenBytes !== undefined)
-    out.push(
-      check(
-        "string.len_bytes",
-        `must be ${lenBytes} bytes`,
-        cmp("utf8", "!=", num(lenBytes as bigint)),
-      ),
-    );
-  const minBytes = get("min_bytes");
-  if (minBytes !== undefined)
-    out.push(
-      check(
-        "string.min_bytes",
-        `must be at least ${minBytes} bytes`,
-        cmp("utf8", "<", num(minBytes as bigint)),
-      ),
-    );
-  const maxBytes = get("max_bytes");
-  if (maxBytes !== undefined)
-    out.push(
-      check(
-        "string.max_bytes",
-        `must be at most ${maxBytes} bytes`,
-        cmp("utf8", ">", num(maxBytes as bigint)),
-      ),
-    );
+  out.push(
+    ...lengthChecks(get, "runes", [
+      ["len", "string.len", "!=", (n) => `must be ${n} characters`],
+      ["min_len", "string.min_len", "<", (n) => `must be at least ${n} characters`],
+      ["max_len", "string.max_len", ">", (n) => `must be at most ${n} characters`],
+    ]),
+    ...lengthChecks(get, "utf8", [
+      ["len_bytes", "string.len_bytes", "!=", (n) => `must be ${n} bytes`],
+      ["min_bytes", "string.min_bytes", "<", (n) => `must be at least ${n} bytes`],
+      ["max_bytes", "string.max_bytes", ">", (n) => `must be at most ${n} bytes`],
+    ]),
+  );
   const pattern = get("pattern") as string | undefined;
   if (pattern !== undefined) {
     out.push(
@@ -928,27 +916,13 @@ function bytesChecks(rules: Message, where: string): Check[] {
         c: { k: "call", fn: "bytesEqual", arg: bytes(c) },
       }),
     );
-  const len = get("len");
-  if (len !== undefined)
-    out.push(check("bytes.len", `must be ${len} bytes`, cmp("size", "!=", num(len as bigint))));
-  const minLen = get("min_len");
-  if (minLen !== undefined)
-    out.push(
-      check(
-        "bytes.min_len",
-        `must be at least ${minLen} bytes`,
-        cmp("size", "<", num(minLen as bigint)),
-      ),
-    );
-  const maxLen = get("max_len");
-  if (maxLen !== undefined)
-    out.push(
-      check(
-        "bytes.max_len",
-        `must be at most ${maxLen} bytes`,
-        cmp("size", ">", num(maxLen as bigint)),
-      ),
-    );
+  out.push(
+    ...lengthChecks(get, "size", [
+      ["len", "bytes.len", "!=", (n) => `must be ${n} bytes`],
+      ["min_len", "bytes.min_len", "<", (n) => `must be at least ${n} bytes`],
+      ["max_len", "bytes.max_len", ">", (n) => `must be at most ${n} bytes`],
+    ]),
+  );
   const prefix = get("prefix") as Uint8Array | undefined;
   if (prefix !== undefined)
     out.push(
