@@ -14,17 +14,27 @@ export function privateDir(prefix = "protoipc-test-"): { dir: string; remove(): 
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** A TCP port on 127.0.0.1 that was free a moment ago. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * A TCP port on 127.0.0.1 that was free a moment ago, for a child process to bind.
+ *
+ * Picked at random from 20000–32767, below Linux's ephemeral range (32768–60999): a port the
+ * kernel handed out for `listen(0)` is also where it hands out source ports of outgoing
+ * connections, so any test connecting meanwhile could take it before the child binds it.
+ * A port found busy is skipped.
+ */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_768);
+    if (await canListen(port)) return port;
+  }
+  throw new Error("no free port in 20000-32767 after 50 tries");
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      srv.close(() =>
-        typeof addr === "object" && addr ? resolve(addr.port) : reject(new Error("no port")),
-      );
-    });
+    srv.once("error", () => resolve(false));
+    srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(true)));
   });
 }
 
